@@ -1,0 +1,34 @@
+//! The operator interface: job history for `lender jobs` while the server runs.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use crate::jobs::Jobs;
+
+pub mod proto {
+    tonic::include_proto!("lender.admin");
+}
+
+pub use proto::admin_server::AdminServer;
+use proto::{JobsReply, JobsRequest, admin_server::Admin};
+
+pub struct AdminService {
+    jobs: Arc<Jobs>,
+}
+
+impl AdminService {
+    pub fn new(jobs: Arc<Jobs>) -> Self {
+        AdminService { jobs }
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn jobs(&self, request: Request<JobsRequest>) -> Result<Response<JobsReply>, Status> {
+        let limit = request.into_inner().limit.clamp(1, 10_000) as usize;
+        let jobs = self.jobs.store().jobs(limit).map_err(|e| Status::internal(e.to_string()))?;
+        let jobs_json = serde_json::to_string(&jobs).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(JobsReply { jobs_json }))
+    }
+}

@@ -1,0 +1,364 @@
+//! All HDFS and Parquet I/O: one client, timeouts that bound how long a dead DataNode can
+//! stall a call, Parquet readers and writers over HDFS files, and atomic publication
+//! (write a temporary file, then rename it over the final path).
+
+use std::{ops::Range, sync::Arc, time::Duration};
+
+use arrow::{array::ArrayRef, datatypes::SchemaRef, record_batch::RecordBatch};
+use bytes::Bytes;
+use futures::{FutureExt, future::BoxFuture};
+use hdfs_native::{Client, ClientBuilder, WriteOptions, client::FileStatus, file::FileReader};
+use parquet::{
+    arrow::{
+        AsyncArrowWriter,
+        arrow_reader::ArrowReaderOptions,
+        async_reader::AsyncFileReader,
+        async_writer::AsyncFileWriter,
+    },
+    errors::ParquetError,
+    file::{
+        metadata::{ParquetMetaData, ParquetMetaDataReader},
+        properties::WriterProperties,
+    },
+};
+
+use crate::{
+    config::{BLOCK_SIZE, Config, TMP_DIR},
+    error::{Error, Result},
+};
+
+/// Shared HDFS client. Cheap to clone.
+#[derive(Clone)]
+pub struct Hdfs {
+    client: Arc<Client>,
+}
+
+/// Where and how to write one file.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub path: &'a str,
+    pub replication: u32,
+}
+
+/// What a finished write produced.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Written {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+impl Hdfs {
+    pub fn connect(config: &Config) -> Result<Self> {
+        let timeout_ms = config.datanode_timeout.as_millis().to_string();
+        let client = ClientBuilder::new()
+            .with_url(config.hdfs_url.as_str())
+            .with_config([
+                // hdfs-native waits 60 s per replica by default; a dead node must cost far less.
+                ("dfs.client.socket-timeout", timeout_ms.as_str()),
+                // NameNode RPC: fail fast when the NameNode is down instead of retrying for minutes.
+                ("ipc.client.connect.max.retries", "1"),
+                ("ipc.client.connect.timeout", "3000"),
+            ])
+            .build()
+            .map_err(|e| Error::hdfs(format!("connecting to {}", config.hdfs_url), e))?;
+        Ok(Hdfs { client: Arc::new(client) })
+    }
+
+    /// File status, or `None` when the path does not exist.
+    pub async fn stat(&self, path: &str) -> Result<Option<FileStatus>> {
+        match self.client.get_file_info(path).await {
+            Ok(status) => Ok(Some(status)),
+            Err(hdfs_native::HdfsError::FileNotFound(_)) => Ok(None),
+            Err(e) => Err(Error::hdfs(format!("stat {path}"), e)),
+        }
+    }
+
+    pub async fn open(&self, path: &str) -> Result<FileReader> {
+        self.client.read(path).await.map_err(|e| Error::hdfs(format!("opening {path}"), e))
+    }
+
+    /// Reads a whole (small) file in one request.
+    pub async fn read_all(&self, path: &str) -> Result<Bytes> {
+        let reader = self.open(path).await?;
+        reader
+            .read_range(0, reader.file_length())
+            .await
+            .map_err(|e| Error::hdfs(format!("reading {path}"), e))
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<bool> {
+        self.client.delete(path, true).await.map_err(|e| Error::hdfs(format!("deleting {path}"), e))
+    }
+
+    /// Removes leftovers of writes that never finished: temporary files older than
+    /// `started_ms` (when this process started) belong to a previous, stopped process.
+    pub async fn clean_temporaries(&self, started_ms: u64) -> Result<usize> {
+        let entries = match self.client.list_status(TMP_DIR, false).await {
+            Ok(entries) => entries,
+            Err(hdfs_native::HdfsError::FileNotFound(_)) => return Ok(0),
+            Err(e) => return Err(Error::hdfs(format!("listing {TMP_DIR}"), e)),
+        };
+        let stale: Vec<_> = entries.iter().filter(|e| e.modification_time < started_ms).collect();
+        for entry in &stale {
+            self.delete(&entry.path).await?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Writes `batches` as one Parquet file in a temporary place named after `job_id`.
+    /// Nothing is visible at `target.path` until [`Staged::publish`]; on error the temporary
+    /// file is removed.
+    pub async fn write_parquet<S>(
+        &self,
+        target: Target<'_>,
+        job_id: &str,
+        schema: SchemaRef,
+        layout: Layout,
+        batches: S,
+    ) -> Result<Staged>
+    where
+        S: futures::Stream<Item = Result<RecordBatch>> + Send,
+    {
+        let tmp = temp_path(target.path, job_id);
+        match self.write_parquet_to(&tmp, target.replication, schema, layout, batches).await {
+            Ok(written) => Ok(Staged { tmp, path: target.path.to_owned(), written }),
+            Err(e) => {
+                self.remove_quietly(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_parquet_to<S>(
+        &self,
+        path: &str,
+        replication: u32,
+        schema: SchemaRef,
+        layout: Layout,
+        batches: S,
+    ) -> Result<Written>
+    where
+        S: futures::Stream<Item = Result<RecordBatch>> + Send,
+    {
+        use futures::StreamExt;
+        let cluster_column = match layout.cluster_by {
+            Some(name) => Some(schema.index_of(name).map_err(|e| Error::arrow(format!("clustering {path}"), e))?),
+            None => None,
+        };
+        let options = WriteOptions::default()
+            .replication(replication)
+            .block_size(BLOCK_SIZE)
+            .create_parent(true);
+        let file = self
+            .client
+            .create(path, options)
+            .await
+            .map_err(|e| Error::hdfs(format!("creating {path}"), e))?;
+        let sink = HdfsWriter { file, path: path.to_owned() };
+        let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
+            .map_err(|e| Error::parquet(format!("starting {path}"), e))?;
+        let parquet_err = |e| Error::parquet(format!("writing {path}"), e);
+        let mut rows = 0u64;
+        let mut last_key: Option<ArrayRef> = None;
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            let Some(column) = cluster_column else {
+                writer.write(&batch).await.map_err(parquet_err)?;
+                continue;
+            };
+            // Cut row groups only where the clustering key changes, once a group is big
+            // enough, so that a county sits in as few row groups as possible.
+            for run in runs_of(batch.column(column))? {
+                let first = batch.column(column).slice(run.start, 1);
+                let new_key = last_key.as_ref().is_none_or(|last| !same_value(last, &first));
+                if new_key && writer.in_progress_rows() >= layout.target_group_rows {
+                    writer.flush().await.map_err(parquet_err)?;
+                }
+                writer.write(&batch.slice(run.start, run.len())).await.map_err(parquet_err)?;
+                last_key = Some(batch.column(column).slice(run.end - 1, 1));
+            }
+        }
+        let bytes = writer.bytes_written() as u64;
+        writer.close().await.map_err(|e| Error::parquet(format!("closing {path}"), e))?;
+        Ok(Written { rows, bytes })
+    }
+
+    async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
+        if let Some(parent) = path.rsplit_once('/').map(|(dir, _)| dir).filter(|d| !d.is_empty()) {
+            self.client
+                .mkdirs(parent, 0o755, true)
+                .await
+                .map_err(|e| Error::hdfs(format!("creating directory {parent}"), e))?;
+        }
+        self.client
+            .rename(tmp, path, true)
+            .await
+            .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
+    }
+
+    async fn remove_quietly(&self, path: &str) {
+        if let Err(e) = self.client.delete(path, false).await {
+            tracing::warn!(path, error = %e, "could not remove temporary file");
+        }
+    }
+
+    /// Parquet footer of a file, read with one ranged request for the common case.
+    pub async fn parquet_metadata(&self, path: &str) -> Result<(FileReader, Arc<ParquetMetaData>)> {
+        let reader = self.open(path).await?;
+        let mut parquet = ParquetFile::new(reader, path);
+        let metadata = parquet.get_metadata(None).await.map_err(|e| match e {
+            ParquetError::External(inner) => match inner.downcast::<Error>() {
+                Ok(err) => *err,
+                Err(other) => Error::Store(format!("reading footer of {path}: {other}")),
+            },
+            other => Error::parquet(format!("reading footer of {path}"), other),
+        })?;
+        Ok((parquet.reader, metadata))
+    }
+}
+
+/// How a Parquet file is laid out.
+pub struct Layout {
+    pub props: WriterProperties,
+    /// Column the rows arrive sorted by; row groups are cut where its value changes.
+    pub cluster_by: Option<&'static str>,
+    pub target_group_rows: usize,
+}
+
+/// A complete file in its temporary place, not yet visible at its final path.
+#[must_use = "a staged file must be published or discarded"]
+pub struct Staged {
+    tmp: String,
+    path: String,
+    pub written: Written,
+}
+
+impl Staged {
+    /// Renames the file over its final path (replacing what was there).
+    pub async fn publish(self, hdfs: &Hdfs) -> Result<Written> {
+        if let Err(e) = hdfs.rename_into_place(&self.tmp, &self.path).await {
+            hdfs.remove_quietly(&self.tmp).await;
+            return Err(e);
+        }
+        Ok(self.written)
+    }
+
+    pub async fn discard(self, hdfs: &Hdfs) {
+        hdfs.remove_quietly(&self.tmp).await;
+    }
+}
+
+/// Ranges of equal consecutive values.
+fn runs_of(column: &ArrayRef) -> Result<Vec<Range<usize>>> {
+    let partitions = arrow::compute::partition(std::slice::from_ref(column))
+        .map_err(|e| Error::arrow("finding runs of the clustering column", e))?;
+    Ok(partitions.ranges())
+}
+
+fn same_value(a: &ArrayRef, b: &ArrayRef) -> bool {
+    arrow::compute::kernels::cmp::not_distinct(a, b).is_ok_and(|eq| eq.len() == 1 && eq.value(0))
+}
+
+/// `/partitions/55001.parquet` -> `/.lender-tmp/<job>-partitions-55001.parquet`
+pub fn temp_path(path: &str, job_id: &str) -> String {
+    let flat = path.trim_start_matches('/').replace('/', "-");
+    format!("{TMP_DIR}/{job_id}-{flat}")
+}
+
+/// Parquet's async writer over an HDFS file.
+struct HdfsWriter {
+    file: hdfs_native::file::FileWriter,
+    path: String,
+}
+
+impl AsyncFileWriter for HdfsWriter {
+    fn write(&mut self, bs: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
+        async move {
+            self.file.write_bytes(bs).await.map(|_| ()).map_err(|e| external(&self.path, e))
+        }
+        .boxed()
+    }
+
+    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
+        async move { self.file.close().await.map_err(|e| external(&self.path, e)) }.boxed()
+    }
+}
+
+fn external(path: &str, e: hdfs_native::HdfsError) -> ParquetError {
+    ParquetError::External(Box::new(Error::hdfs(path.to_owned(), e)))
+}
+
+/// Parquet's async reader over an HDFS file. Ranged reads go to the DataNodes in parallel;
+/// a footer already known (cached per export generation) saves the footer round trips.
+pub struct ParquetFile {
+    reader: FileReader,
+    path: String,
+    metadata: Option<Arc<ParquetMetaData>>,
+}
+
+impl ParquetFile {
+    pub fn new(reader: FileReader, path: &str) -> Self {
+        ParquetFile { reader, path: path.to_owned(), metadata: None }
+    }
+
+    pub fn with_metadata(mut self, metadata: Arc<ParquetMetaData>) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
+    async fn range(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
+        let len = (range.end - range.start) as usize;
+        self.reader.read_range(range.start as usize, len).await.map_err(|e| external(&self.path, e))
+    }
+}
+
+/// Guess at the footer size: one read usually gets footer and page index together.
+const FOOTER_PREFETCH: usize = 512 * 1024;
+
+impl AsyncFileReader for ParquetFile {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move { self.range(range).await }.boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move { futures::future::try_join_all(ranges.into_iter().map(|r| self.range(r))).await }
+            .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            if let Some(metadata) = &self.metadata {
+                return Ok(metadata.clone());
+            }
+            let file_len = self.reader.file_length() as u64;
+            let metadata = ParquetMetaDataReader::new()
+                .with_prefetch_hint(Some(FOOTER_PREFETCH))
+                .load_and_finish(&mut *self, file_len)
+                .await?;
+            let metadata = Arc::new(metadata);
+            self.metadata = Some(metadata.clone());
+            Ok(metadata)
+        }
+        .boxed()
+    }
+}
+
+/// Bounds one HDFS operation in time, turning a hang into a clear error.
+pub async fn bounded<T>(
+    what: impl Into<String>,
+    limit: Duration,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Timeout(format!("{} after {} ms", what.into(), limit.as_millis()))),
+    }
+}

@@ -1,0 +1,111 @@
+//! The export job (DbToHdfs): stream the loans join out of MySQL into one Parquet file,
+//! clustered by county, then swap it in atomically and start a new generation.
+
+use std::time::Instant;
+
+use parquet::{
+    basic::Compression,
+    file::properties::{EnabledStatistics, WriterProperties},
+};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ExportArgs, Jobs, Outcome, tracked::{Job, JobResult}};
+use crate::{
+    config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
+    error::Result,
+    hdfs::{Layout, Target},
+    loans::COUNTY_COLUMN,
+    mysql::EXPORT_QUERY,
+    store::history::AttemptReport,
+};
+
+/// Rows per Arrow batch coming out of MySQL.
+const BATCH_ROWS: usize = 8192;
+/// A row group closes at the first county boundary after this many rows: small counties
+/// share a group, a county rarely spans two, and a county read touches little else.
+const TARGET_GROUP_ROWS: usize = 16 * 1024;
+/// Hard cap so one huge county cannot make a huge row group.
+const MAX_GROUP_ROWS: usize = 128 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ExportOutcome {
+    pub generation: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+impl ExportOutcome {
+    /// The DbToHdfs status text.
+    pub fn status(&self) -> String {
+        let blocks = self.bytes.div_ceil(BLOCK_SIZE);
+        format!(
+            "success: exported {} rows to {EXPORT_PATH} ({:.1} MiB, {blocks} blocks x {EXPORT_REPLICATION} replicas) in {:.1} s (generation {})",
+            self.rows,
+            self.bytes as f64 / (1024.0 * 1024.0),
+            self.seconds,
+            self.generation
+        )
+    }
+}
+
+impl JobResult for ExportOutcome {
+    fn report(&self) -> AttemptReport {
+        AttemptReport {
+            rows: Some(self.rows),
+            bytes: Some(self.bytes),
+            summary: Some(self.status()),
+            ..Default::default()
+        }
+    }
+
+    fn into_outcome(self) -> Outcome {
+        Outcome::Export(self)
+    }
+}
+
+fn export_layout() -> Layout {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(MAX_GROUP_ROWS))
+        .build();
+    Layout { props, cluster_by: Some(COUNTY_COLUMN), target_group_rows: TARGET_GROUP_ROWS }
+}
+
+impl Jobs {
+    pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
+        let job = Job { id: &args.job_id, key: "export", label: "export", max_attempts: 3 };
+        self.run_tracked(job, |attempt| self.export_once(&args.job_id, attempt)).await
+    }
+
+    async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
+        let started = Instant::now();
+        let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let target = Target { path: EXPORT_PATH, replication: EXPORT_REPLICATION };
+        let staged = self
+            .hdfs
+            .write_parquet(target, &format!("{job_id}-{attempt}"), schema, export_layout(), ReceiverStream::new(batches))
+            .await?;
+
+        // Swap under the write lock: no partition job reads the big file meanwhile, and
+        // the generation is bumped before the rename (see store::export).
+        let _swap = self.export_swap.write().await;
+        let generation = match self.store.begin_generation(Some(job_id.to_owned())).await {
+            Ok(generation) => generation,
+            Err(e) => {
+                staged.discard(&self.hdfs).await;
+                return Err(e);
+            }
+        };
+        let written = staged.publish(&self.hdfs).await?;
+        *self.big_file.lock().await = None;
+        self.store.finish_generation(generation, written.rows, written.bytes).await?;
+        Ok(ExportOutcome {
+            generation,
+            rows: written.rows,
+            bytes: written.bytes,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}

@@ -1,0 +1,223 @@
+//! The work: export (DbToHdfs) and partition (cut one county's file) jobs, run by apalis
+//! workers from the redb-backed queue, plus the CalcAvgLoan decision between reusing a
+//! county file and (re)building it.
+//!
+//! A gRPC call enqueues a job and waits for it. The wait is push-based: the job publishes
+//! its outcome on a watch channel the moment it ends, so callers do not poll the queue.
+//! Concurrent calls that need the same work (the same county, or a second DbToHdfs while
+//! one runs) join the job already queued instead of starting another.
+
+mod export;
+mod health;
+mod partition;
+mod queue;
+mod tracked;
+
+use std::{collections::HashMap, sync::Arc};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock, watch};
+
+use crate::{
+    config::{Config, EXPORT_PATH},
+    error::{Error, Result},
+    hdfs::Hdfs,
+    mysql::MySql,
+    store::{JobKind, Store},
+    webhdfs::WebHdfs,
+};
+
+pub use export::ExportOutcome;
+pub use partition::{CountyAnswer, Source};
+
+/// What a finished job hands to the callers waiting on it.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Export(ExportOutcome),
+    County(CountyAnswer),
+    Failed(String),
+}
+
+/// Everything the jobs need, shared by the workers and the API.
+pub struct Jobs {
+    config: Config,
+    store: Store,
+    hdfs: Hdfs,
+    webhdfs: WebHdfs,
+    mysql: MySql,
+    queues: queue::Queues,
+    /// Job id -> outcome channel, for callers waiting on a job.
+    waiters: std::sync::Mutex<HashMap<String, watch::Sender<Option<Outcome>>>>,
+    /// Work key ("export", "county:55001") -> job id of the queued or running job.
+    in_flight: std::sync::Mutex<HashMap<String, String>>,
+    /// Partition jobs read the big file under the read side; the export swaps the file in
+    /// and bumps the generation under the write side, so a partition is never recorded
+    /// with a generation other than the one it was cut from.
+    export_swap: RwLock<()>,
+    /// Footer of the current big file, keyed by generation.
+    big_file: Mutex<Option<partition::BigFile>>,
+    health: health::NodeHealth,
+}
+
+/// Arguments of an export job (the job id doubles as the apalis task id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExportArgs {
+    pub job_id: String,
+}
+
+/// Arguments of a partition job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PartitionArgs {
+    pub job_id: String,
+    pub county: i32,
+    pub source: Source,
+}
+
+impl Jobs {
+    /// Opens the store and the clients, recovers what a crash left behind and starts the
+    /// workers. HDFS and MySQL need not be up yet: they are reached per job.
+    pub async fn start(config: Config) -> Result<Arc<Self>> {
+        let store = Store::open(&config.db_path).await?;
+        let interrupted = store.mark_interrupted().await?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "attempts cut short by the previous shutdown; their jobs run again");
+        }
+        let queues = queue::Queues::new(&store)?;
+        let jobs = Arc::new(Jobs {
+            hdfs: Hdfs::connect(&config)?,
+            webhdfs: WebHdfs::new(&config.webhdfs_url)?,
+            mysql: MySql::new(&config.mysql_url, config.mysql_wait)?,
+            health: health::NodeHealth::default(),
+            config,
+            store,
+            queues,
+            waiters: Default::default(),
+            in_flight: Default::default(),
+            export_swap: RwLock::new(()),
+            big_file: Mutex::new(None),
+        });
+        jobs.clone().spawn_temp_cleanup();
+        queue::spawn_workers(jobs.clone());
+        Ok(jobs)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn webhdfs(&self) -> &WebHdfs {
+        &self.webhdfs
+    }
+
+    /// DbToHdfs: runs (or joins) an export job and waits for it.
+    pub async fn export(&self) -> Result<ExportOutcome> {
+        match self.submit("export".into(), JobKind::Export, "export".into(), |job_id| {
+            queue::Task::Export(ExportArgs { job_id })
+        })
+        .await?
+        {
+            Outcome::Export(outcome) => Ok(outcome),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Enqueues the job for `key` unless one is already in flight, then waits for its outcome.
+    async fn submit(
+        &self,
+        key: String,
+        kind: JobKind,
+        args: String,
+        task: impl FnOnce(String) -> queue::Task,
+    ) -> Result<Outcome> {
+        let (job_id, mut outcome, fresh) = self.join_or_reserve(&key);
+        if fresh {
+            let pushed = async {
+                self.store.job_submitted(&job_id, kind, args).await?;
+                self.queues.push(task(job_id.clone())).await
+            };
+            if let Err(e) = pushed.await {
+                self.finish(&key, &job_id, Outcome::Failed(e.to_string()));
+                return Err(e);
+            }
+        }
+        let wait = async {
+            loop {
+                if let Some(result) = outcome.borrow_and_update().clone() {
+                    return Ok(result);
+                }
+                if outcome.changed().await.is_err() {
+                    return Err(Error::Queue(format!("job {job_id} ended without an outcome")));
+                }
+            }
+        };
+        match tokio::time::timeout(self.config.job_wait, wait).await {
+            Ok(Ok(Outcome::Failed(error))) => Err(Error::Queue(error)),
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout(format!(
+                "job {job_id} still running after {} s; see `lender jobs`",
+                self.config.job_wait.as_secs()
+            ))),
+        }
+    }
+
+    /// Returns (job id, outcome receiver, whether the caller must enqueue the job).
+    fn join_or_reserve(&self, key: &str) -> (String, watch::Receiver<Option<Outcome>>, bool) {
+        let mut in_flight = lock(&self.in_flight);
+        let mut waiters = lock(&self.waiters);
+        if let Some(job_id) = in_flight.get(key)
+            && let Some(sender) = waiters.get(job_id)
+        {
+            return (job_id.clone(), sender.subscribe(), false);
+        }
+        let job_id = uuid::Uuid::now_v7().to_string();
+        let (sender, receiver) = watch::channel(None);
+        waiters.insert(job_id.clone(), sender);
+        in_flight.insert(key.to_owned(), job_id.clone());
+        (job_id, receiver, true)
+    }
+
+    /// Publishes a job's outcome to its waiters and forgets it.
+    fn finish(&self, key: &str, job_id: &str, outcome: Outcome) {
+        let mut in_flight = lock(&self.in_flight);
+        if in_flight.get(key).is_some_and(|id| id == job_id) {
+            in_flight.remove(key);
+        }
+        if let Some(sender) = lock(&self.waiters).remove(job_id) {
+            sender.send_replace(Some(outcome));
+        }
+    }
+
+    /// The generation of the big file, adopting a file some earlier run left in HDFS when
+    /// the store has none (for example after the store volume was lost).
+    async fn current_generation(&self) -> Result<u64> {
+        if let Some(export) = self.store.export()? {
+            return Ok(export.generation);
+        }
+        match self.hdfs.stat(EXPORT_PATH).await? {
+            Some(_) => {
+                tracing::info!(path = EXPORT_PATH, "adopting an export the store did not know");
+                self.store.begin_generation(None).await
+            }
+            None => Err(Error::NotFound(format!("no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"))),
+        }
+    }
+
+    fn spawn_temp_cleanup(self: Arc<Self>) {
+        let started_ms = crate::store::now_ms();
+        tokio::spawn(async move {
+            match self.hdfs.clean_temporaries(started_ms).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed temporary files of interrupted jobs"),
+                Err(e) => tracing::warn!(error = %e, "could not clean temporary files (HDFS down?)"),
+            }
+        });
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn unexpected(outcome: Outcome) -> Error {
+    Error::Queue(format!("job produced an unexpected outcome: {outcome:?}"))
+}

@@ -1,0 +1,461 @@
+//! All MySQL access: connecting with bounded backoff (MySQL loads its dump slowly at first
+//! start) and streaming the export query into Arrow batches whose types follow the MySQL
+//! column types and nullability. Rows are never all in memory: a bounded channel of batches
+//! connects this reader to the Parquet writer, so the two overlap and back-pressure works.
+
+use std::{sync::Arc, time::Duration};
+
+use arrow::{
+    array::{
+        ArrayBuilder, ArrayRef, BinaryBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+        Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+        UInt64Builder,
+    },
+    datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit},
+    record_batch::RecordBatch,
+};
+use mysql_async::{
+    Column, Conn, Opts, Row, Value,
+    consts::{ColumnFlags, ColumnType},
+    prelude::Queryable,
+};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+
+/// The export: every `loans` column plus the type's name, loans strictly between $30k and
+/// $800k, ordered by county so the Parquet file is clustered for county reads.
+pub const EXPORT_QUERY: &str = "SELECT loans.*, loan_types.loan_type_name \
+     FROM loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id \
+     WHERE loans.loan_amount > 30000 AND loans.loan_amount < 800000 \
+     ORDER BY loans.county_code";
+
+/// Binary character set id: such string columns hold bytes, not text.
+const BINARY_CHARSET: u16 = 63;
+
+#[derive(Clone)]
+pub struct MySql {
+    opts: Opts,
+    wait: Duration,
+}
+
+impl MySql {
+    pub fn new(url: &str, wait: Duration) -> Result<Self> {
+        let opts = Opts::from_url(url)
+            .map_err(|e| Error::InvalidInput(format!("bad MySQL URL {url:?}: {e}")))?;
+        Ok(MySql { opts, wait })
+    }
+
+    /// Connects, retrying with exponential backoff (0.5 s doubling to 5 s) until `wait`
+    /// has passed; then fails with the last error.
+    pub async fn connect(&self) -> Result<Conn> {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let mut delay = Duration::from_millis(500);
+        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
+        loop {
+            let attempt = tokio::time::timeout(Duration::from_secs(10), Conn::new(self.opts.clone()));
+            let error = match attempt.await {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "connect timed out after 10 s".to_owned(),
+            };
+            if tokio::time::Instant::now() + delay > deadline {
+                return Err(Error::Unavailable(format!(
+                    "MySQL at {target} not reachable after {} s: {error}",
+                    self.wait.as_secs()
+                )));
+            }
+            tracing::info!(%target, %error, retry_in_ms = delay.as_millis() as u64, "waiting for MySQL");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Runs `query` and streams its rows as Arrow batches of `batch_rows` rows. The schema
+    /// is known once the query has started; errors after that arrive through the channel.
+    pub async fn stream(
+        &self,
+        query: &'static str,
+        batch_rows: usize,
+    ) -> Result<(SchemaRef, mpsc::Receiver<Result<RecordBatch>>)> {
+        let mut conn = self.connect().await?;
+        let (schema_tx, schema_rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = mpsc::channel(2);
+        tokio::spawn(async move {
+            let mut schema_tx = Some(schema_tx);
+            let result = pump(&mut conn, query, batch_rows, &mut schema_tx, &tx).await;
+            match (result, schema_tx) {
+                (Err(e), Some(schema_tx)) => {
+                    let _ = schema_tx.send(Err(e));
+                }
+                (Err(e), None) => {
+                    let _ = tx.send(Err(e)).await;
+                }
+                (Ok(()), _) => {}
+            }
+            let _ = conn.disconnect().await;
+        });
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::Store("MySQL reader stopped before sending a schema".into()))??;
+        Ok((schema, rx))
+    }
+
+    /// Runs a query returning one integer (used by tests and diagnostics).
+    pub async fn query_count(&self, sql: &str) -> Result<i64> {
+        let mut conn = self.connect().await?;
+        let value: Option<i64> =
+            conn.query_first(sql).await.map_err(|e| Error::mysql(format!("running {sql}"), e))?;
+        let _ = conn.disconnect().await;
+        Ok(value.unwrap_or_default())
+    }
+}
+
+type SchemaSender = Option<tokio::sync::oneshot::Sender<Result<SchemaRef>>>;
+
+async fn pump(
+    conn: &mut Conn,
+    query: &'static str,
+    batch_rows: usize,
+    schema_tx: &mut SchemaSender,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) -> Result<()> {
+    let context = "streaming the export query";
+    let mut result = conn.exec_iter(query, ()).await.map_err(|e| Error::mysql(context, e))?;
+    let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+    let schema = schema_of(&columns);
+    if let Some(sender) = schema_tx.take() {
+        let _ = sender.send(Ok(schema.clone()));
+    }
+    let mut batch = BatchBuilder::new(schema, batch_rows);
+    while let Some(row) = result.next().await.map_err(|e| Error::mysql(context, e))? {
+        batch.push(row)?;
+        if batch.len() == batch_rows && tx.send(Ok(batch.finish()?)).await.is_err() {
+            return Ok(()); // the writer gave up; it reports its own error
+        }
+    }
+    if batch.len() > 0 {
+        let _ = tx.send(Ok(batch.finish()?)).await;
+    }
+    Ok(())
+}
+
+/// Arrow schema of a result set: one field per column, typed after the MySQL column type.
+pub fn schema_of(columns: &[Column]) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|c| {
+            let nullable = !c.flags().contains(ColumnFlags::NOT_NULL_FLAG);
+            Field::new(c.name_str().into_owned(), arrow_type(c), nullable)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn arrow_type(column: &Column) -> DataType {
+    use ColumnType::*;
+    let unsigned = column.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+    match column.column_type() {
+        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_INT24 | MYSQL_TYPE_YEAR => DataType::Int32,
+        MYSQL_TYPE_LONG if unsigned => DataType::Int64,
+        MYSQL_TYPE_LONG => DataType::Int32,
+        MYSQL_TYPE_LONGLONG if unsigned => DataType::UInt64,
+        MYSQL_TYPE_LONGLONG => DataType::Int64,
+        MYSQL_TYPE_FLOAT => DataType::Float32,
+        MYSQL_TYPE_DOUBLE => DataType::Float64,
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            let (precision, scale) = decimal_shape(column.column_length(), column.decimals(), unsigned);
+            DataType::Decimal128(precision, scale)
+        }
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => DataType::Date32,
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP
+        | MYSQL_TYPE_TIMESTAMP2 => DataType::Timestamp(TimeUnit::Microsecond, None),
+        MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => DataType::Binary,
+        MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_STRING | MYSQL_TYPE_VARCHAR
+            if column.character_set() == BINARY_CHARSET =>
+        {
+            DataType::Binary
+        }
+        // Text, ENUM, SET, JSON, TIME and anything newer: kept as text, losing nothing.
+        _ => DataType::Utf8,
+    }
+}
+
+/// MySQL reports DECIMAL(p,s) as display length p + sign + point.
+fn decimal_shape(display_len: u32, scale: u8, unsigned: bool) -> (u8, i8) {
+    let point = u32::from(scale > 0);
+    let sign = u32::from(!unsigned);
+    let precision = display_len.saturating_sub(point + sign).clamp(1, 38) as u8;
+    (precision.max(scale), scale as i8)
+}
+
+/// One Arrow builder per column, filled row by row.
+struct BatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<ColumnBuilder>,
+    rows: usize,
+}
+
+enum ColumnBuilder {
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    UInt64(UInt64Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Decimal(Decimal128Builder, i8),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Binary(BinaryBuilder),
+    Utf8(StringBuilder),
+}
+
+impl BatchBuilder {
+    fn new(schema: SchemaRef, capacity: usize) -> Self {
+        let columns = schema.fields().iter().map(|f| ColumnBuilder::new(f.data_type(), capacity)).collect();
+        BatchBuilder { schema, columns, rows: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.rows
+    }
+
+    fn push(&mut self, mut row: Row) -> Result<()> {
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            let value = row.take::<Value, _>(index).unwrap_or(Value::NULL);
+            column.append(value).map_err(|why| {
+                Error::InvalidInput(format!(
+                    "column {} row {}: {why}",
+                    self.schema.field(index).name(),
+                    self.rows + 1
+                ))
+            })?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| Error::arrow("assembling a batch of exported rows", e))
+    }
+}
+
+impl ColumnBuilder {
+    fn new(data_type: &DataType, capacity: usize) -> Self {
+        match data_type {
+            DataType::Int32 => Self::Int32(Int32Builder::with_capacity(capacity)),
+            DataType::Int64 => Self::Int64(Int64Builder::with_capacity(capacity)),
+            DataType::UInt64 => Self::UInt64(UInt64Builder::with_capacity(capacity)),
+            DataType::Float32 => Self::Float32(Float32Builder::with_capacity(capacity)),
+            DataType::Float64 => Self::Float64(Float64Builder::with_capacity(capacity)),
+            DataType::Decimal128(p, s) => Self::Decimal(
+                Decimal128Builder::with_capacity(capacity).with_data_type(DataType::Decimal128(*p, *s)),
+                *s,
+            ),
+            DataType::Date32 => Self::Date(Date32Builder::with_capacity(capacity)),
+            DataType::Timestamp(_, _) => Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity)),
+            DataType::Binary => Self::Binary(BinaryBuilder::with_capacity(capacity, capacity * 8)),
+            _ => Self::Utf8(StringBuilder::with_capacity(capacity, capacity * 8)),
+        }
+    }
+
+    fn append(&mut self, value: Value) -> std::result::Result<(), String> {
+        if value == Value::NULL {
+            self.append_null();
+            return Ok(());
+        }
+        match self {
+            Self::Int32(b) => b.append_value(i32::try_from(as_i64(&value)?).map_err(|e| e.to_string())?),
+            Self::Int64(b) => b.append_value(as_i64(&value)?),
+            Self::UInt64(b) => b.append_value(as_u64(&value)?),
+            Self::Float32(b) => b.append_value(as_f64(&value)? as f32),
+            Self::Float64(b) => b.append_value(as_f64(&value)?),
+            Self::Decimal(b, scale) => b.append_value(parse_decimal(&as_text(&value), *scale)?),
+            Self::Date(b) => b.append_value(days_since_epoch(&value)?),
+            Self::Timestamp(b) => b.append_value(micros_since_epoch(&value)?),
+            Self::Binary(b) => match value {
+                Value::Bytes(bytes) => b.append_value(bytes),
+                other => b.append_value(as_text(&other).as_bytes()),
+            },
+            Self::Utf8(b) => b.append_value(as_text(&value)),
+        }
+        Ok(())
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Self::Int32(b) => b.append_null(),
+            Self::Int64(b) => b.append_null(),
+            Self::UInt64(b) => b.append_null(),
+            Self::Float32(b) => b.append_null(),
+            Self::Float64(b) => b.append_null(),
+            Self::Decimal(b, _) => b.append_null(),
+            Self::Date(b) => b.append_null(),
+            Self::Timestamp(b) => b.append_null(),
+            Self::Binary(b) => b.append_null(),
+            Self::Utf8(b) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::Int32(b) => ArrayBuilder::finish(b),
+            Self::Int64(b) => ArrayBuilder::finish(b),
+            Self::UInt64(b) => ArrayBuilder::finish(b),
+            Self::Float32(b) => ArrayBuilder::finish(b),
+            Self::Float64(b) => ArrayBuilder::finish(b),
+            Self::Decimal(b, _) => ArrayBuilder::finish(b),
+            Self::Date(b) => ArrayBuilder::finish(b),
+            Self::Timestamp(b) => ArrayBuilder::finish(b),
+            Self::Binary(b) => ArrayBuilder::finish(b),
+            Self::Utf8(b) => ArrayBuilder::finish(b),
+        }
+    }
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Value::Int(v) => v.to_string(),
+        Value::UInt(v) => v.to_string(),
+        Value::Float(v) => v.to_string(),
+        Value::Double(v) => v.to_string(),
+        other => other.as_sql(true).trim_matches('\'').to_owned(),
+    }
+}
+
+fn as_i64(value: &Value) -> std::result::Result<i64, String> {
+    match value {
+        Value::Int(v) => Ok(*v),
+        Value::UInt(v) => i64::try_from(*v).map_err(|e| e.to_string()),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| format!("{:?} is not an integer", String::from_utf8_lossy(b))),
+        other => Err(format!("{other:?} is not an integer")),
+    }
+}
+
+fn as_u64(value: &Value) -> std::result::Result<u64, String> {
+    match value {
+        Value::UInt(v) => Ok(*v),
+        other => u64::try_from(as_i64(other)?).map_err(|e| e.to_string()),
+    }
+}
+
+fn as_f64(value: &Value) -> std::result::Result<f64, String> {
+    match value {
+        Value::Float(v) => Ok(f64::from(*v)),
+        Value::Double(v) => Ok(*v),
+        Value::Int(v) => Ok(*v as f64),
+        Value::UInt(v) => Ok(*v as f64),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| format!("{:?} is not a number", String::from_utf8_lossy(b))),
+        other => Err(format!("{other:?} is not a number")),
+    }
+}
+
+/// "-123.45" at scale 3 -> -123450. Exact: no floating point on the way.
+pub fn parse_decimal(text: &str, scale: i8) -> std::result::Result<i128, String> {
+    let bad = || format!("{text:?} is not a decimal");
+    let text = text.trim();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err(bad());
+    }
+    let scale = scale.max(0) as usize;
+    let mut value: i128 = 0;
+    for c in int_part.chars().chain(frac_part.chars().chain(std::iter::repeat('0')).take(scale)) {
+        let digit = c.to_digit(10).ok_or_else(bad)?;
+        value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(digit))).ok_or_else(bad)?;
+    }
+    Ok(if negative { -value } else { value })
+}
+
+fn days_since_epoch(value: &Value) -> std::result::Result<i32, String> {
+    match value {
+        Value::Date(y, m, d, ..) => Ok(civil_days(i64::from(*y), i64::from(*m), i64::from(*d)) as i32),
+        other => Err(format!("{other:?} is not a date")),
+    }
+}
+
+fn micros_since_epoch(value: &Value) -> std::result::Result<i64, String> {
+    match value {
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            let days = civil_days(i64::from(*y), i64::from(*mo), i64::from(*d));
+            let secs = days * 86_400 + i64::from(*h) * 3600 + i64::from(*mi) * 60 + i64::from(*s);
+            Ok(secs * 1_000_000 + i64::from(*us))
+        }
+        other => Err(format!("{other:?} is not a datetime")),
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_days(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_parse_exactly() {
+        assert_eq!(parse_decimal("123.45", 2), Ok(12345));
+        assert_eq!(parse_decimal("-0.5", 3), Ok(-500));
+        assert_eq!(parse_decimal("65000", 1), Ok(650000));
+        assert_eq!(parse_decimal("7", 0), Ok(7));
+        assert!(parse_decimal("NA", 2).is_err());
+        assert!(parse_decimal("", 2).is_err());
+    }
+
+    #[test]
+    fn decimal_shape_follows_mysql_display_length() {
+        // DECIMAL(10,2) signed: 10 digits + sign + point = 12
+        assert_eq!(decimal_shape(12, 2, false), (10, 2));
+        // DECIMAL(5,0) unsigned: 5
+        assert_eq!(decimal_shape(5, 0, true), (5, 0));
+    }
+
+    #[test]
+    fn dates_count_days_from_epoch() {
+        assert_eq!(civil_days(1970, 1, 1), 0);
+        assert_eq!(civil_days(2021, 1, 1), 18628);
+        assert_eq!(civil_days(1969, 12, 31), -1);
+    }
+
+    #[test]
+    fn builders_turn_values_into_typed_arrays() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int32, true),
+            Field::new("d", DataType::Decimal128(10, 2), true),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        let mut batch = BatchBuilder::new(schema.clone(), 4);
+        let mut column = ColumnBuilder::new(&DataType::Int32, 2);
+        column.append(Value::Int(5)).unwrap();
+        column.append(Value::NULL).unwrap();
+        column.append(Value::Bytes(b"42".to_vec())).unwrap();
+        assert!(column.append(Value::Bytes(b"Exempt".to_vec())).is_err());
+        let array = column.finish();
+        assert_eq!(array.len(), 3);
+        assert_eq!(array.null_count(), 1);
+        assert_eq!(batch.len(), 0);
+        assert_eq!(batch.finish().unwrap().num_columns(), 3);
+    }
+}

@@ -1,0 +1,252 @@
+//! Job history: one record per job, with every attempt.
+
+use redb::{ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
+
+use super::{JOBS, Store, from_json, now_ms, to_json};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Export,
+    Partition,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Running,
+    Succeeded,
+    Failed,
+    /// The server stopped (crash, kill) while the attempt ran; the queue runs the job again.
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub number: u32,
+    pub started_ms: u64,
+    pub ended_ms: Option<u64>,
+    pub outcome: AttemptOutcome,
+    pub error: Option<String>,
+    pub rows: Option<u64>,
+    pub bytes: Option<u64>,
+}
+
+impl AttemptRecord {
+    pub fn duration_ms(&self) -> Option<u64> {
+        self.ended_ms.map(|end| end.saturating_sub(self.started_ms))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// UUIDv7: sorts by submission time, so the table iterates oldest to newest.
+    pub id: String,
+    pub kind: JobKind,
+    /// Human-readable arguments, e.g. `county=55001 reason=create generation=3`.
+    pub args: String,
+    pub submitted_ms: u64,
+    pub state: JobState,
+    pub attempts: Vec<AttemptRecord>,
+    /// One-line summary of the final result (or error).
+    pub summary: Option<String>,
+}
+
+/// What a finished attempt produced.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptReport {
+    pub error: Option<String>,
+    pub rows: Option<u64>,
+    pub bytes: Option<u64>,
+    pub summary: Option<String>,
+    /// A failed attempt that will be tried again leaves the job running.
+    pub will_retry: bool,
+}
+
+impl Store {
+    pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
+        let record = JobRecord {
+            id: id.to_owned(),
+            kind,
+            args,
+            submitted_ms: now_ms(),
+            state: JobState::Queued,
+            attempts: vec![],
+            summary: None,
+        };
+        let raw = to_json(&record)?;
+        let id = id.to_owned();
+        self.write(move |txn| {
+            txn.open_table(JOBS)?.insert(id.as_str(), raw.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records the start of a new attempt and returns its number (1-based).
+    pub async fn attempt_started(&self, id: &str) -> Result<u32> {
+        self.update_job(id, |job| {
+            let number = job.attempts.len() as u32 + 1;
+            job.state = JobState::Running;
+            job.attempts.push(AttemptRecord {
+                number,
+                started_ms: now_ms(),
+                ended_ms: None,
+                outcome: AttemptOutcome::Running,
+                error: None,
+                rows: None,
+                bytes: None,
+            });
+            number
+        })
+        .await
+    }
+
+    pub async fn attempt_finished(&self, id: &str, report: AttemptReport) -> Result<()> {
+        self.update_job(id, move |job| {
+            let failed = report.error.is_some();
+            if let Some(attempt) = job.attempts.last_mut() {
+                attempt.ended_ms = Some(now_ms());
+                attempt.outcome =
+                    if failed { AttemptOutcome::Failed } else { AttemptOutcome::Succeeded };
+                attempt.error = report.error.clone();
+                attempt.rows = report.rows;
+                attempt.bytes = report.bytes;
+            }
+            job.state = match (failed, report.will_retry) {
+                (false, _) => JobState::Succeeded,
+                (true, true) => JobState::Running,
+                (true, false) => JobState::Failed,
+            };
+            job.summary = report.summary.or(report.error);
+        })
+        .await
+    }
+
+    /// At startup nothing runs yet: attempts still marked running were cut short by a crash.
+    /// Returns how many were marked.
+    pub async fn mark_interrupted(&self) -> Result<usize> {
+        self.write(|txn| {
+            let mut table = txn.open_table(JOBS)?;
+            let mut changed = Vec::new();
+            for entry in table.iter()? {
+                let (id, raw) = entry?;
+                let mut job: JobRecord = from_json(raw.value())?;
+                let mut touched = false;
+                for attempt in job.attempts.iter_mut() {
+                    if attempt.outcome == AttemptOutcome::Running {
+                        attempt.outcome = AttemptOutcome::Interrupted;
+                        attempt.error = Some("server stopped during this attempt".into());
+                        touched = true;
+                    }
+                }
+                if touched {
+                    job.state = JobState::Queued;
+                    changed.push((id.value().to_owned(), to_json(&job)?));
+                }
+            }
+            for (id, raw) in &changed {
+                table.insert(id.as_str(), raw.as_str())?;
+            }
+            Ok(changed.len())
+        })
+        .await
+    }
+
+    pub fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        self.read(|txn| {
+            let table = txn.open_table(JOBS)?;
+            let raw = table.get(id)?;
+            raw.map(|raw| from_json(raw.value())).transpose()
+        })
+    }
+
+    /// Newest first.
+    pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
+        self.read(|txn| {
+            let table = txn.open_table(JOBS)?;
+            let mut jobs = Vec::with_capacity(limit.min(table.len()? as usize));
+            for entry in table.iter()?.rev().take(limit) {
+                let (_, raw) = entry?;
+                jobs.push(from_json(raw.value())?);
+            }
+            Ok(jobs)
+        })
+    }
+
+    async fn update_job<T: Send + 'static>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
+    ) -> Result<T> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut table = txn.open_table(JOBS)?;
+            let raw = table.get(id.as_str())?.map(|raw| raw.value().to_owned());
+            let mut job: JobRecord = match raw {
+                Some(raw) => from_json(&raw)?,
+                None => return Err(crate::Error::Store(format!("job {id} is not in the history"))),
+            };
+            let out = f(&mut job);
+            table.insert(id.as_str(), to_json(&job)?.as_str())?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::temp_store;
+
+    #[tokio::test]
+    async fn attempts_are_recorded_and_listed_newest_first() {
+        let (store, _dir) = temp_store().await;
+        let first = uuid::Uuid::now_v7().to_string();
+        let second = uuid::Uuid::now_v7().to_string();
+        store.job_submitted(&first, JobKind::Export, "export".into()).await.unwrap();
+        store.job_submitted(&second, JobKind::Partition, "county=55001".into()).await.unwrap();
+
+        assert_eq!(store.attempt_started(&first).await.unwrap(), 1);
+        let failed = AttemptReport { error: Some("boom".into()), will_retry: true, ..Default::default() };
+        store.attempt_finished(&first, failed).await.unwrap();
+        assert_eq!(store.attempt_started(&first).await.unwrap(), 2);
+        let ok = AttemptReport { rows: Some(7), summary: Some("7 rows".into()), ..Default::default() };
+        store.attempt_finished(&first, ok).await.unwrap();
+
+        let jobs = store.jobs(10).unwrap();
+        assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), [&second, &first]);
+        let export = &jobs[1];
+        assert_eq!(export.state, JobState::Succeeded);
+        assert_eq!(export.attempts.len(), 2);
+        assert_eq!(export.attempts[0].outcome, AttemptOutcome::Failed);
+        assert_eq!(export.attempts[0].error.as_deref(), Some("boom"));
+        assert_eq!(export.attempts[1].rows, Some(7));
+        assert_eq!(jobs[0].state, JobState::Queued);
+    }
+
+    #[tokio::test]
+    async fn running_attempts_become_interrupted_at_startup() {
+        let (store, _dir) = temp_store().await;
+        let id = uuid::Uuid::now_v7().to_string();
+        store.job_submitted(&id, JobKind::Export, "export".into()).await.unwrap();
+        store.attempt_started(&id).await.unwrap();
+        assert_eq!(store.mark_interrupted().await.unwrap(), 1);
+        let job = store.job(&id).unwrap().unwrap();
+        assert_eq!(job.attempts[0].outcome, AttemptOutcome::Interrupted);
+        assert_eq!(job.state, JobState::Queued);
+        assert_eq!(store.mark_interrupted().await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,137 @@
+//! Our own redb tables, in the same database file as the apalis queue.
+//!
+//! * job history: every job with each attempt (start, end, outcome, error, rows, bytes),
+//!   so a person can see what happened and a restart can mark interrupted attempts;
+//! * partitions: which county files exist, which export generation they were cut from and
+//!   where their blocks live, so lost files can be detected and rebuilt;
+//! * the current export generation, bumped by every DbToHdfs.
+//!
+//! Values are JSON: the tables are small and a person may want to read them with other
+//! tools. Writes are durable (redb's default `Immediate`); they run on the blocking pool.
+
+mod export;
+pub mod history;
+mod partitions;
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, TableDefinition};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::error::{Error, Result};
+
+pub use export::ExportRecord;
+pub use history::{AttemptOutcome, AttemptRecord, JobKind, JobRecord, JobState};
+pub use partitions::PartitionRecord;
+
+const JOBS: TableDefinition<&str, &str> = TableDefinition::new("lender:jobs");
+const PARTITIONS: TableDefinition<i32, &str> = TableDefinition::new("lender:partitions");
+const META: TableDefinition<&str, &str> = TableDefinition::new("lender:meta");
+
+/// Handle to the shared redb database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    conn: apalis_redb::Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the database file. redb allows one open per process, so the queue
+    /// gets its connection from here too ([`Store::connection`]).
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Store(format!("creating {}: {e}", dir.display())))?;
+        }
+        let conn = apalis_redb::connect(path)
+            .await
+            .map_err(|e| Error::Store(format!("opening {}: {e}", path.display())))?;
+        let store = Store { conn };
+        store.create_tables().await?;
+        Ok(store)
+    }
+
+    pub fn connection(&self) -> apalis_redb::Connection {
+        self.conn.clone()
+    }
+
+    fn db(&self) -> &Database {
+        self.conn.database()
+    }
+
+    async fn create_tables(&self) -> Result<()> {
+        self.write(|txn| {
+            txn.open_table(JOBS)?;
+            txn.open_table(PARTITIONS)?;
+            txn.open_table(META)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Runs a write transaction on the blocking pool and commits it.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = conn.database().begin_write()?;
+            let out = f(&txn)?;
+            txn.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| Error::Store(format!("write task failed: {e}")))?
+    }
+
+    /// Runs a read transaction inline: redb reads are lock-free and take microseconds.
+    fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T>) -> Result<T> {
+        let txn = self.db().begin_read()?;
+        f(&txn)
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    Ok(serde_json::to_string(value)?)
+}
+
+fn from_json<T: DeserializeOwned>(raw: &str) -> Result<T> {
+    Ok(serde_json::from_str(raw)?)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Shared by tests: a store in a fresh temporary file.
+#[cfg(test)]
+pub(crate) async fn temp_store() -> (Store, std::sync::Arc<tempdir::TempDir>) {
+    let dir = std::sync::Arc::new(tempdir::TempDir::new());
+    let store = Store::open(&dir.path().join("test.redb")).await.unwrap();
+    (store, dir)
+}
+
+#[cfg(test)]
+pub(crate) mod tempdir {
+    /// Minimal temp dir (avoids a dependency): removed on drop.
+    pub struct TempDir(std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(format!("lender-test-{}", uuid::Uuid::now_v7()));
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

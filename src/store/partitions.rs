@@ -1,0 +1,93 @@
+//! The partition table: one row per county file we wrote.
+
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+
+use super::{PARTITIONS, Store, from_json, to_json};
+use crate::error::Result;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionRecord {
+    pub county: i32,
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Export generation the rows were cut from; other generations are never reused.
+    pub generation: u64,
+    pub written_ms: u64,
+    /// DataNode hosts holding the file's blocks when it was written.
+    pub hosts: Vec<String>,
+    /// Set when a read found the file unreadable; the next call rebuilds it.
+    pub lost: bool,
+}
+
+impl Store {
+    pub fn partition(&self, county: i32) -> Result<Option<PartitionRecord>> {
+        self.read(|txn| {
+            let table = txn.open_table(PARTITIONS)?;
+            let raw = table.get(county)?;
+            raw.map(|raw| from_json(raw.value())).transpose()
+        })
+    }
+
+    pub fn partitions(&self) -> Result<Vec<PartitionRecord>> {
+        self.read(|txn| {
+            let table = txn.open_table(PARTITIONS)?;
+            let mut out = Vec::new();
+            for entry in table.iter()? {
+                out.push(from_json(entry?.1.value())?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn put_partition(&self, record: PartitionRecord) -> Result<()> {
+        let raw = to_json(&record)?;
+        self.write(move |txn| {
+            txn.open_table(PARTITIONS)?.insert(record.county, raw.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn mark_partition_lost(&self, county: i32) -> Result<()> {
+        self.write(move |txn| {
+            let mut table = txn.open_table(PARTITIONS)?;
+            let raw = table.get(county)?.map(|raw| raw.value().to_owned());
+            if let Some(raw) = raw {
+                let mut record: PartitionRecord = from_json(&raw)?;
+                record.lost = true;
+                table.insert(county, to_json(&record)?.as_str())?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::temp_store;
+
+    #[tokio::test]
+    async fn partitions_round_trip_and_can_be_marked_lost() {
+        let (store, _dir) = temp_store().await;
+        let record = PartitionRecord {
+            county: 55001,
+            path: "/partitions/55001.parquet".into(),
+            rows: 3,
+            bytes: 100,
+            generation: 2,
+            written_ms: 1,
+            hosts: vec!["dn1".into()],
+            lost: false,
+        };
+        store.put_partition(record.clone()).await.unwrap();
+        assert_eq!(store.partition(55001).unwrap(), Some(record));
+        assert_eq!(store.partition(55003).unwrap(), None);
+        store.mark_partition_lost(55001).await.unwrap();
+        assert!(store.partition(55001).unwrap().unwrap().lost);
+        assert_eq!(store.partitions().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,276 @@
+//! The NameNode's HTTP API (WebHDFS and JMX): where a file's blocks are, and which
+//! DataNodes the NameNode considers alive. hdfs-native does not expose block locations.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Longest path we accept; HDFS itself limits a path to 8000 bytes.
+const MAX_PATH_LEN: usize = 4096;
+
+#[derive(Clone)]
+pub struct WebHdfs {
+    http: reqwest::Client,
+    base: Url,
+}
+
+/// One block and the DataNode hosts holding a replica.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BlockLocation {
+    pub hosts: Vec<String>,
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct LocationsReply {
+    #[serde(rename = "BlockLocations")]
+    locations: LocationsInner,
+}
+
+#[derive(Deserialize)]
+struct LocationsInner {
+    #[serde(rename = "BlockLocation", default)]
+    blocks: Vec<BlockLocation>,
+}
+
+#[derive(Deserialize)]
+struct StatusReply {
+    #[serde(rename = "FileStatus")]
+    status: FileStatusJson,
+}
+
+#[derive(Deserialize)]
+struct FileStatusJson {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct RemoteExceptionReply {
+    #[serde(rename = "RemoteException")]
+    exception: RemoteException,
+}
+
+#[derive(Deserialize)]
+struct RemoteException {
+    #[serde(default)]
+    exception: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl WebHdfs {
+    pub fn new(base: &str) -> Result<Self> {
+        let base = Url::parse(base).map_err(|e| Error::WebHdfs {
+            context: format!("NameNode address {base}"),
+            message: e.to_string(),
+        })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::WebHdfs { context: "building HTTP client".into(), message: e.to_string() })?;
+        Ok(WebHdfs { http, base })
+    }
+
+    /// For each DataNode host, how many of the file's blocks it stores.
+    pub async fn blocks_per_host(&self, path: &str) -> Result<BTreeMap<String, i32>> {
+        let blocks = self.block_locations(path).await?;
+        if blocks.is_empty() && self.is_directory(path).await? {
+            return Err(Error::InvalidInput(format!("{path} is a directory, not a file")));
+        }
+        Ok(count_per_host(&blocks))
+    }
+
+    pub async fn block_locations(&self, path: &str) -> Result<Vec<BlockLocation>> {
+        validate_path(path)?;
+        let reply: LocationsReply = self.get_json(path, "GETFILEBLOCKLOCATIONS").await?;
+        Ok(reply.locations.blocks)
+    }
+
+    async fn is_directory(&self, path: &str) -> Result<bool> {
+        let reply: StatusReply = self.get_json(path, "GETFILESTATUS").await?;
+        Ok(reply.status.kind == "DIRECTORY")
+    }
+
+    async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str, op: &str) -> Result<T> {
+        let url = self.op_url(path, op)?;
+        let context = || format!("{op} {path}");
+        let response = self.http.get(url).send().await.map_err(|e| Error::WebHdfs {
+            context: context(),
+            message: format!("NameNode at {} unreachable: {e}", self.base),
+        })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::WebHdfs { context: context(), message: e.to_string() })?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| Error::WebHdfs {
+                context: context(),
+                message: format!("unexpected reply: {e}"),
+            });
+        }
+        let remote = serde_json::from_slice::<RemoteExceptionReply>(&body).ok().map(|r| r.exception);
+        Err(match (status, remote) {
+            (StatusCode::NOT_FOUND, _) => Error::NotFound(format!("{path}: no such file in HDFS")),
+            (_, Some(remote)) if remote.exception == "FileNotFoundException" => {
+                Error::NotFound(format!("{path}: no such file in HDFS"))
+            }
+            (_, Some(remote)) => Error::WebHdfs {
+                context: context(),
+                message: format!("{}: {}", remote.exception, remote.message),
+            },
+            (status, None) => Error::WebHdfs { context: context(), message: format!("HTTP {status}") },
+        })
+    }
+
+    fn op_url(&self, path: &str, op: &str) -> Result<Url> {
+        let mut url = self.base.clone();
+        {
+            let mut segments = url.path_segments_mut().map_err(|_| Error::WebHdfs {
+                context: "NameNode address".into(),
+                message: format!("{} cannot be a base URL", self.base),
+            })?;
+            segments.clear().push("webhdfs").push("v1");
+            for segment in path.split('/').filter(|s| !s.is_empty()) {
+                segments.push(segment);
+            }
+        }
+        url.query_pairs_mut().append_pair("op", op);
+        Ok(url)
+    }
+}
+
+/// A DataNode is treated as down once this many seconds pass without a heartbeat
+/// (heartbeats come every 1 to 3 s; the NameNode itself waits up to 90 s to say "dead").
+const SILENT_AFTER_SECS: i64 = 6;
+
+#[derive(Deserialize)]
+struct JmxReply {
+    beans: Vec<NameNodeInfo>,
+}
+
+#[derive(Deserialize)]
+struct NameNodeInfo {
+    #[serde(rename = "LiveNodes", default)]
+    live_nodes: String,
+    #[serde(rename = "DeadNodes", default)]
+    dead_nodes: String,
+}
+
+#[derive(Deserialize)]
+struct NodeInfo {
+    #[serde(rename = "lastContact", default)]
+    last_contact: i64,
+}
+
+impl WebHdfs {
+    /// DataNode hosts the NameNode reports dead, or has not heard from for a while.
+    pub async fn silent_datanodes(&self) -> Result<std::collections::HashSet<String>> {
+        let mut url = self.base.clone();
+        url.set_path("/jmx");
+        url.set_query(Some("qry=Hadoop:service=NameNode,name=NameNodeInfo"));
+        let fail = |message: String| Error::WebHdfs { context: "NameNode JMX".into(), message };
+        let reply: JmxReply = self
+            .http
+            .get(url)
+            .timeout(Duration::from_millis(500))
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let mut down = std::collections::HashSet::new();
+        for bean in reply.beans {
+            let live: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.live_nodes).unwrap_or_default();
+            let dead: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
+            let silent = live.into_iter().filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
+            for (name, _) in silent.chain(dead) {
+                down.insert(host_of(&name).to_owned());
+            }
+        }
+        Ok(down)
+    }
+}
+
+/// "dn1:9866" -> "dn1"
+fn host_of(node: &str) -> &str {
+    node.rsplit_once(':').map_or(node, |(host, _)| host)
+}
+
+/// Rejects paths HDFS would misread or that are not absolute, before any request is sent.
+pub fn validate_path(path: &str) -> Result<()> {
+    let reject = |why: &str| Err(Error::InvalidInput(format!("invalid path {:?}: {why}", shorten(path))));
+    if path.is_empty() {
+        return reject("empty; give an absolute HDFS path such as /hdma-wi-2021.parquet");
+    }
+    if !path.starts_with('/') {
+        return reject("not absolute; HDFS paths start with /");
+    }
+    if path.len() > MAX_PATH_LEN {
+        return reject(&format!("{} bytes long, the limit is {MAX_PATH_LEN}", path.len()));
+    }
+    if path.chars().any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER) {
+        return reject("contains control or undecodable characters");
+    }
+    if path.split('/').any(|s| s == "." || s == ".." || s.contains(':')) {
+        return reject("'.', '..' and ':' are not allowed in HDFS path components");
+    }
+    Ok(())
+}
+
+fn shorten(path: &str) -> String {
+    if path.len() <= 80 {
+        return path.to_owned();
+    }
+    let cut = (0..=80).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    format!("{}...", &path[..cut])
+}
+
+fn count_per_host(blocks: &[BlockLocation]) -> BTreeMap<String, i32> {
+    let mut counts = BTreeMap::new();
+    for host in blocks.iter().flat_map(|b| &b.hosts) {
+        *counts.entry(host.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_blocks_per_host() {
+        let block = |hosts: &[&str]| BlockLocation {
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            names: vec![],
+        };
+        let counts = count_per_host(&[block(&["a", "b"]), block(&["b", "c"]), block(&["a", "b"])]);
+        assert_eq!(counts, BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 1)]));
+    }
+
+    #[test]
+    fn rejects_bad_paths_with_a_reason() {
+        for bad in ["", "relative/path", "/../etc/passwd", "/a/./b", "/a\u{0}b", "/a\u{fffd}"] {
+            let err = validate_path(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid path"), "{bad:?}: {err}");
+        }
+        let long = format!("/{}", "x".repeat(10_000));
+        assert!(validate_path(&long).unwrap_err().to_string().contains("limit"));
+        assert!(validate_path("/hdma-wi-2021.parquet").is_ok());
+        assert!(validate_path("/partitions/55001.parquet").is_ok());
+    }
+
+    #[test]
+    fn builds_encoded_urls() {
+        let w = WebHdfs::new("http://boss:9870").unwrap();
+        let url = w.op_url("/dir/a b.parquet", "GETFILESTATUS").unwrap();
+        assert_eq!(url.as_str(), "http://boss:9870/webhdfs/v1/dir/a%20b.parquet?op=GETFILESTATUS");
+    }
+}
