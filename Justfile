@@ -1,0 +1,129 @@
+# lender: recipes for the local cluster (no Docker needed) and for the Docker deployment.
+# `just` alone lists them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+project := env_var_or_default("PROJECT", "p4")
+
+_default:
+    @just --list --unsorted
+
+# ---------------------------------------------------------------- local cluster
+
+# Install what is missing, start MariaDB + NameNode + 3 DataNodes, load the data, wait until healthy
+dev-up profile="fast":
+    bash dev/bootstrap.sh
+    bash dev/mysql.sh up
+    bash dev/cluster.sh up --profile {{profile}}
+
+# Stop the server, the HDFS cluster and MariaDB (keeps downloads and data)
+dev-down:
+    -bash dev/serve.sh stop
+    bash dev/cluster.sh down
+    bash dev/mysql.sh down
+
+# Live DataNodes, row counts, server state
+dev-status:
+    bash dev/cluster.sh status
+    bash dev/mysql.sh status
+    bash dev/serve.sh status
+
+# SIGKILL DataNode N (connections are refused at once)
+dev-kill-dn n:
+    bash dev/cluster.sh kill-dn {{n}}
+
+# Make DataNode N's host unreachable (packets dropped: connections hang)
+dev-cut-dn n:
+    bash dev/cluster.sh cut-dn {{n}}
+
+# Bring DataNode N back after a kill or a cut
+dev-restore-dn n:
+    bash dev/cluster.sh restore-dn {{n}}
+
+# Restart the NameNode with a timing profile: fast (dead after ~15 s) or contract (~90 s)
+dev-nn-profile profile:
+    bash dev/cluster.sh restart-nn --profile {{profile}}
+
+# The hdfs CLI against the local cluster, e.g. `just hdfs dfs -du -h /`
+hdfs *args:
+    bash dev/cluster.sh hdfs {{args}}
+
+# Generate the synthetic dump (.local/data/hdma-wi-2021.sql.gz); scale=10 for the 10x data
+data scale="1":
+    cargo run -q -p datagen --release -- --scale {{scale}} $( [ "{{scale}}" = 1 ] || echo "--out .local/data/hdma-wi-2021-x{{scale}}.sql.gz" )
+
+# Build (release) and start the server on 127.0.0.1:5000 in the background; returns once it answers
+dev-serve:
+    bash dev/serve.sh start
+
+# Stop the local server
+dev-stop:
+    bash dev/serve.sh stop
+
+# The client against the local server, e.g. `just client CalcAvgLoan -c 55001`
+client *args:
+    PYTHONPATH=.local/py LENDER_SERVER=127.0.0.1:5000 python3 client.py {{args}}
+
+# The whole job end to end on the local cluster, including a DataNode failure
+dev-demo: dev-up dev-serve
+    just client DbToHdfs
+    just client BlockLocations -f /hdma-wi-2021.parquet
+    just client CalcAvgLoan -c 55001
+    just client CalcAvgLoan -c 55001
+    just hdfs dfs -du -h /hdma-wi-2021.parquet
+    just dev-kill-dn 1
+    for c in 55001 55025 55079; do just client CalcAvgLoan -c $c; done
+    just dev-restore-dn 1
+    just jobs --limit 8
+
+# Job history, newest first (asks the running server, else reads the store file)
+jobs *args:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if command -v docker >/dev/null && docker ps --format '{{{{.Names}}' 2>/dev/null | grep -qx "{{project}}-server-1"; then
+        docker exec {{project}}-server-1 lender jobs {{args}}
+    else
+        eval "$(bash dev/serve.sh env)"
+        ./target/release/lender jobs {{args}}
+    fi
+
+# The full test suite against the real local cluster (starts what is not running)
+test: dev-up dev-serve
+    cargo test --release --workspace --quiet
+    PYTHONPATH=.local/py python3 -m pytest -q tests
+
+# ---------------------------------------------------------------- Docker deployment
+
+# Build the five images with the contract's tags, in order
+rebuild:
+    docker build . -f docker/hdfs.Dockerfile -t p4-hdfs
+    docker build . -f docker/namenode.Dockerfile -t p4-nn
+    docker build . -f docker/datanode.Dockerfile -t p4-dn
+    docker build . -f docker/mysql.Dockerfile -t p4-mysql
+    docker build . -f docker/server.Dockerfile -t p4-server
+
+# Start the six containers
+up:
+    PROJECT={{project}} docker compose up -d
+
+# Stop and remove them
+down:
+    PROJECT={{project}} docker compose down
+
+# docker kill the DataNode container N
+kill-dn n:
+    docker kill {{project}}-dn-{{n}}
+
+# Follow the logs (of one service if given)
+logs svc="":
+    PROJECT={{project}} docker compose logs -f {{svc}}
+
+# The contract's command sequence in Docker, including a DataNode kill
+demo:
+    docker exec {{project}}-server-1 python3 /client.py DbToHdfs
+    docker exec {{project}}-server-1 python3 /client.py BlockLocations -f /hdma-wi-2021.parquet
+    docker exec {{project}}-server-1 python3 /client.py CalcAvgLoan -c 55001
+    docker exec {{project}}-server-1 python3 /client.py CalcAvgLoan -c 55001
+    docker kill {{project}}-dn-1
+    docker exec {{project}}-server-1 python3 /client.py CalcAvgLoan -c 55001
+    docker exec {{project}}-server-1 python3 /client.py CalcAvgLoan -c 55025

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The lender server against the local cluster, in the background.
+#   dev/serve.sh start     build (release), start on 127.0.0.1:5000, return once it answers
+#   dev/serve.sh stop      stop it (SIGTERM, then SIGKILL)
+#   dev/serve.sh kill      SIGKILL it (crash tests)
+#   dev/serve.sh status    running or not
+#   dev/serve.sh env       the environment the server runs with (export lines)
+# Idempotent: start leaves a running server of the current binary alone.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUN="$ROOT/.local/server"
+PID="$RUN/server.pid"
+LOG="$RUN/server.log"
+BIN="$ROOT/target/release/lender"
+mkdir -p "$RUN"
+
+server_env() {
+  cat <<ENV
+export LENDER_LISTEN=${LENDER_LISTEN:-127.0.0.1:5000}
+export LENDER_MYSQL_URL=${LENDER_MYSQL_URL:-mysql://root:abc@127.0.0.1:3306/CS544}
+export LENDER_HDFS_URL=${LENDER_HDFS_URL:-hdfs://127.0.0.1:9000}
+export LENDER_WEBHDFS_URL=${LENDER_WEBHDFS_URL:-http://127.0.0.1:9870}
+export LENDER_DB=${LENDER_DB:-$RUN/lender.redb}
+ENV
+}
+
+running() { [[ -f $PID ]] && kill -0 "$(cat "$PID")" 2>/dev/null; }
+
+port() { server_env | sed -n 's/^export LENDER_LISTEN=.*:\([0-9]*\)$/\1/p'; }
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$(port)") 2>/dev/null; }
+
+start() {
+  (cd "$ROOT" && cargo build --release --quiet --bin lender)
+  if running; then
+    if [[ $BIN -ot $PID ]] && answers; then
+      echo "server already running (pid $(cat "$PID"))"; return 0
+    fi
+    echo "binary changed: restarting the server"; stop
+  fi
+  eval "$(server_env)"
+  echo "--- start $(date -u +%FT%TZ)" >>"$LOG"
+  nohup "$BIN" serve >>"$LOG" 2>&1 &
+  echo $! >"$PID"
+  for _ in $(seq 1 100); do
+    if answers; then echo "server up on $LENDER_LISTEN (pid $(cat "$PID"), log $LOG)"; return 0; fi
+    running || { echo "server exited; last log lines:"; tail -20 "$LOG"; return 1; }
+    sleep 0.1
+  done
+  echo "server did not answer within 10 s; see $LOG"; return 1
+}
+
+stop() {
+  running || { rm -f "$PID"; return 0; }
+  local pid; pid=$(cat "$PID")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$PID"
+  echo "server stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  kill) running && kill -9 "$(cat "$PID")"; while running; do sleep 0.05; done; rm -f "$PID"; echo "server killed" ;;
+  status) if running; then echo "running (pid $(cat "$PID"))"; else echo "stopped"; fi ;;
+  env) server_env ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac

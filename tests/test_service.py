@@ -1,0 +1,148 @@
+"""The lender service end to end against the real local cluster (MariaDB + HDFS), with
+MariaDB's own answers as the oracle. Run through `just test` (it starts what is needed)."""
+
+import concurrent.futures as cf
+import math
+import re
+
+import pytest
+
+from support import (EXPORT, IN_RANGE, JOIN, avg, blocks, client, delete, export, file_status,
+                     jobs_json, live_datanode_hosts, oracle_averages, read_parquet, serve, sql)
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    return oracle_averages()
+
+
+@pytest.fixture(scope="module")
+def exported():
+    status = export()
+    assert status.startswith("success"), status
+    return status
+
+
+def generation_of(status):
+    return int(re.search(r"generation (\d+)", status).group(1))
+
+
+def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
+    expected_rows = int(sql(f"SELECT COUNT(*) FROM {JOIN} WHERE {IN_RANGE}")[0][0])
+    assert f"exported {expected_rows} rows" in exported
+    status = file_status(EXPORT)
+    assert status["replication"] == 2
+    assert status["blockSize"] == MIB
+    table = read_parquet(EXPORT)
+    assert table.num_rows == expected_rows
+    loans_columns = [row[0] for row in sql("SHOW COLUMNS FROM loans")]
+    assert table.column_names == loans_columns + ["loan_type_name"]
+    # Every type id carries its own name, as in loan_types.
+    names = dict((int(i), n) for i, n in sql("SELECT id, loan_type_name FROM loan_types"))
+    pairs = set(zip(table.column("loan_type_id").to_pylist(), table.column("loan_type_name").to_pylist()))
+    assert pairs == {(i, names[i]) for i, _ in pairs}
+    assert {i for i, _ in pairs} == set(names)
+    # Clustered by county: the county column never returns to an earlier value.
+    counties = [c for c in table.column("county_code").to_pylist()]
+    runs = [c for i, c in enumerate(counties) if i == 0 or c != counties[i - 1]]
+    assert len(runs) == len(set(runs))
+
+
+def test_block_locations_count_every_replica_per_datanode(exported):
+    reply = blocks(EXPORT)
+    assert reply.error == ""
+    size = file_status(EXPORT)["length"]
+    assert sum(reply.block_entries.values()) == math.ceil(size / MIB) * 2
+    assert set(reply.block_entries) <= live_datanode_hosts()
+    if math.ceil(size / MIB) >= 6:
+        assert len(reply.block_entries) == 3, reply.block_entries
+
+
+@pytest.mark.parametrize("path", ["", "relative/path", "/no/such/file", "/../etc/passwd",
+                                  "/" + "x" * 10_000, "/bad\u0000name", "/\ufffd\ufffd"])
+def test_block_locations_rejects_bad_paths_clearly(exported, path):
+    reply = blocks(path)
+    assert reply.error, path
+    assert not reply.block_entries
+    assert blocks(EXPORT).error == ""  # the server keeps serving
+
+
+def test_block_locations_of_a_directory_is_an_error(exported):
+    avg(55001)  # makes sure /partitions exists
+    reply = blocks("/partitions")
+    assert "directory" in reply.error
+
+
+def test_every_county_matches_the_oracle_create_then_reuse(exported, oracle):
+    delete("/partitions")
+    for county, (expected, rows) in sorted(oracle.items()):
+        first = avg(county)
+        assert (first.error, first.avg_loan) == ("", expected), county
+        assert first.source == "create", county
+        second = avg(county)
+        assert (second.avg_loan, second.source) == (expected, "reuse"), county
+    for county in list(oracle)[:3]:
+        path = f"/partitions/{county}.parquet"
+        assert file_status(path)["replication"] == 1
+        assert read_parquet(path).num_rows == oracle[county][1]
+
+
+@pytest.mark.parametrize("county", [0, -1, 2147483647, 55999, 55002])
+def test_counties_without_loans_get_an_error_and_no_file(exported, county):
+    reply = avg(county)
+    assert reply.error and str(county) in reply.error
+    assert file_status(f"/partitions/{county}.parquet") is None
+    assert avg(55001).error == ""
+
+
+def test_deleted_county_file_answers_create_again(exported, oracle):
+    avg(55003)
+    delete("/partitions/55003.parquet")
+    reply = avg(55003)
+    assert (reply.avg_loan, reply.source) == (oracle[55003][0], "create")
+
+
+def test_new_export_invalidates_partitions_and_concurrent_calls_share_one_job(exported, oracle):
+    before = generation_of(exported)
+    status = export()
+    assert generation_of(status) > before
+    counties = [55001, 55025, 55059, 55079, 55133]
+    since = max(job["submitted_ms"] for job in jobs_json(5))
+    with cf.ThreadPoolExecutor(50) as pool:
+        replies = list(pool.map(avg, [counties[i % 5] for i in range(50)]))
+    for i, reply in enumerate(replies):
+        assert (reply.error, reply.avg_loan) == ("", oracle[counties[i % 5]][0])
+        assert reply.source == "create"  # cut from an older export: replaced, never reused
+    jobs = [j for j in jobs_json(200) if j["kind"] == "partition" and j["submitted_ms"] >= since]
+    assert sorted(re.search(r"county=(\d+)", j["args"]).group(1) for j in jobs) == sorted(map(str, counties))
+    assert all(j["state"] == "succeeded" and len(j["attempts"]) == 1 for j in jobs)
+
+
+def test_job_history_survives_a_restart(exported):
+    before = jobs_json(50)
+    assert any(j["kind"] == "export" and j["state"] == "succeeded" for j in before)
+    serve("stop")
+    try:
+        offline = jobs_json(50)  # read from the store file
+        assert offline == before
+    finally:
+        serve("start")
+    assert jobs_json(50)[: len(before)] == before
+    assert avg(55001).source == "reuse"
+
+
+def test_client_cli_end_to_end(exported, oracle):
+    code, out = client("CalcAvgLoan", "-c", 55009)
+    assert code == 0 and out[0] == str(oracle[55009][0]) and out[1] in ("create", "reuse")
+    code, out = client("CalcAvgLoan", "--code", 55009)
+    assert (code, out) == (0, [str(oracle[55009][0]), "reuse"])
+    code, out = client("BlockLocations", "-f", EXPORT)
+    assert code == 0 and out[0].startswith("{") and out[0].endswith("}")
+    code, out = client("BlockLocations", "--file", "/no/such/file")
+    assert code == 1 and out[0].startswith("error: ")
+    code, out = client("CalcAvgLoan", "-c", -1)
+    assert code == 1 and out[0].startswith("error: ")
+    code, out = client("DbToHdfs")
+    assert code == 0 and out[0].startswith("success")
