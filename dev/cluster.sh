@@ -322,6 +322,7 @@ fail_timeout() {  # message log
   echo "cluster.sh: ERROR: $1" >&2
   echo "cluster.sh: see $2 ; last lines:" >&2
   tail -n 15 "$2" 2>/dev/null | sed 's/^/    /' >&2 || true
+  echo "cluster.sh: daemons are left running for inspection: 'dev/cluster.sh status', 'down' stops them, 'up' starts over" >&2
   exit 1
 }
 

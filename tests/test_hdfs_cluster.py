@@ -28,7 +28,7 @@ TEST_DIR = "/tests/hdfs_cluster"
 
 def run(*args, timeout=300, check=True, input_bytes=None):
     proc = subprocess.run(
-        [str(CLUSTER), *args], cwd=ROOT, input=input_bytes, capture_output=True, timeout=timeout
+        ["bash", str(CLUSTER), *args], cwd=ROOT, input=input_bytes, capture_output=True, timeout=timeout
     )
     if check and proc.returncode != 0:
         raise AssertionError(
