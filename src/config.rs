@@ -44,7 +44,7 @@ impl Config {
             mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)),
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
-            datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 2000)),
+            datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 1500)),
             db_path: PathBuf::from(env_or("LENDER_DB", "/var/lib/lender/lender.redb")),
             partition_workers: env_num("LENDER_PARTITION_WORKERS", 4) as usize,
             job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)),

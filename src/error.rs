@@ -59,6 +59,10 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
 
+    /// One DataNode failed us; the caller may avoid it and try again.
+    #[error("DataNode {host}: {message}")]
+    DataNode { host: String, message: String },
+
     /// A dependency stayed unreachable for as long as we were willing to wait.
     #[error("{0}")]
     Unavailable(String),
@@ -89,7 +93,12 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Hdfs { .. } | Error::Parquet { .. } | Error::MySql { .. } | Error::Timeout(_) | Error::WebHdfs { .. }
+            Error::Hdfs { .. }
+                | Error::Parquet { .. }
+                | Error::MySql { .. }
+                | Error::Timeout(_)
+                | Error::WebHdfs { .. }
+                | Error::DataNode { .. }
         )
     }
 
@@ -97,7 +106,26 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         match self {
             Error::NotFound(_) => true,
-            Error::Hdfs { source, .. } => matches!(source, hdfs_native::HdfsError::FileNotFound(_)),
+            Error::Hdfs { source, .. } => match source {
+                hdfs_native::HdfsError::FileNotFound(_) => true,
+                hdfs_native::HdfsError::RPCError(class, _) => class.ends_with("FileNotFoundException"),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// True when a DataNode did not answer (refused, timed out, dropped the connection),
+    /// as opposed to the NameNode saying no or the data being bad.
+    pub fn is_datanode_failure(&self) -> bool {
+        match self {
+            Error::DataNode { .. } | Error::Timeout(_) => true,
+            Error::Hdfs { source, .. } => matches!(
+                source,
+                hdfs_native::HdfsError::IOError(_)
+                    | hdfs_native::HdfsError::DataTransferError(_)
+                    | hdfs_native::HdfsError::BlocksNotFound(_)
+            ),
             _ => false,
         }
     }

@@ -185,7 +185,8 @@ impl Hdfs {
         Ok(Written { rows, bytes })
     }
 
-    async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
+    /// Renames a complete temporary file over its final path (creating the directory).
+    pub async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
         if let Some(parent) = path.rsplit_once('/').map(|(dir, _)| dir).filter(|d| !d.is_empty()) {
             self.client
                 .mkdirs(parent, 0o755, true)
@@ -198,15 +199,17 @@ impl Hdfs {
             .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
     }
 
-    async fn remove_quietly(&self, path: &str) {
+    pub async fn remove_quietly(&self, path: &str) {
         if let Err(e) = self.client.delete(path, false).await {
             tracing::warn!(path, error = %e, "could not remove temporary file");
         }
     }
 
-    /// Parquet footer of a file, read with one ranged request for the common case.
-    pub async fn parquet_metadata(&self, path: &str) -> Result<(FileReader, Arc<ParquetMetaData>)> {
-        let reader = self.open(path).await?;
+    /// Opens a file and reads its Parquet footer (one ranged request in the common case).
+    /// The reader can be kept: it remembers DataNodes that failed it, so later reads go
+    /// straight to the other replica instead of waiting on a dead node again.
+    pub async fn open_parquet(&self, path: &str) -> Result<(Arc<FileReader>, Arc<ParquetMetaData>)> {
+        let reader = Arc::new(self.open(path).await?);
         let mut parquet = ParquetFile::new(reader, path);
         let metadata = parquet.get_metadata(None).await.map_err(|e| match e {
             ParquetError::External(inner) => match inner.downcast::<Error>() {
@@ -293,13 +296,13 @@ fn external(path: &str, e: hdfs_native::HdfsError) -> ParquetError {
 /// Parquet's async reader over an HDFS file. Ranged reads go to the DataNodes in parallel;
 /// a footer already known (cached per export generation) saves the footer round trips.
 pub struct ParquetFile {
-    reader: FileReader,
+    reader: Arc<FileReader>,
     path: String,
     metadata: Option<Arc<ParquetMetaData>>,
 }
 
 impl ParquetFile {
-    pub fn new(reader: FileReader, path: &str) -> Self {
+    pub fn new(reader: Arc<FileReader>, path: &str) -> Self {
         ParquetFile { reader, path: path.to_owned(), metadata: None }
     }
 

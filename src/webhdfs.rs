@@ -14,6 +14,8 @@ const MAX_PATH_LEN: usize = 4096;
 #[derive(Clone)]
 pub struct WebHdfs {
     http: reqwest::Client,
+    /// For CREATE: we follow the NameNode's redirect ourselves, to see which DataNode it chose.
+    no_redirect: reqwest::Client,
     base: Url,
 }
 
@@ -69,12 +71,19 @@ impl WebHdfs {
             context: format!("NameNode address {base}"),
             message: e.to_string(),
         })?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::WebHdfs { context: "building HTTP client".into(), message: e.to_string() })?;
-        Ok(WebHdfs { http, base })
+        let build = |redirects| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .timeout(Duration::from_secs(30))
+                .redirect(redirects)
+                .build()
+                .map_err(|e| Error::WebHdfs { context: "building HTTP client".into(), message: e.to_string() })
+        };
+        Ok(WebHdfs {
+            http: build(reqwest::redirect::Policy::default())?,
+            no_redirect: build(reqwest::redirect::Policy::none())?,
+            base,
+        })
     }
 
     /// For each DataNode host, how many of the file's blocks it stores.
@@ -129,6 +138,80 @@ impl WebHdfs {
         })
     }
 
+    /// Creates `path` holding `data` (overwriting). The NameNode picks a DataNode other than
+    /// those in `exclude` (host names as in block locations) and that DataNode writes the file
+    /// itself, so with replication 1 the file lands on a node we trust. hdfs-native cannot
+    /// exclude nodes, which matters while the NameNode still believes a dead node is alive.
+    /// A DataNode that does not answer within `connect_timeout` fails with
+    /// [`Error::DataNode`] naming it, so the caller can exclude it next time.
+    pub async fn create(
+        &self,
+        path: &str,
+        data: bytes::Bytes,
+        replication: u32,
+        block_size: u64,
+        exclude: &[String],
+        connect_timeout: Duration,
+    ) -> Result<String> {
+        let mut url = self.op_url(path, "CREATE")?;
+        url.query_pairs_mut()
+            .append_pair("overwrite", "true")
+            .append_pair("replication", &replication.to_string())
+            .append_pair("blocksize", &block_size.to_string());
+        if !exclude.is_empty() {
+            let addresses = self.transfer_addresses().await.unwrap_or_default();
+            let excluded: Vec<&str> =
+                exclude.iter().map(|h| addresses.get(h).map_or(h.as_str(), String::as_str)).collect();
+            url.query_pairs_mut().append_pair("excludedatanodes", &excluded.join(","));
+        }
+        let context = || format!("CREATE {path}");
+        let fail = |message: String| Error::WebHdfs { context: context(), message };
+        let reply = self.no_redirect.put(url).send().await.map_err(|e| fail(format!("NameNode unreachable: {e}")))?;
+        let location = reply
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| Url::parse(l).ok())
+            .ok_or_else(|| fail(format!("NameNode answered {} without choosing a DataNode", reply.status())))?;
+        let host = location.host_str().unwrap_or_default().to_owned();
+        let put = tokio::time::timeout(connect_timeout, self.no_redirect.put(location).body(data).send());
+        let reply = match put.await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) if e.is_connect() => {
+                return Err(Error::DataNode { host, message: format!("{}: {e}", context()) });
+            }
+            Ok(Err(e)) => return Err(fail(format!("writing through DataNode {host}: {e}"))),
+            Err(_) => {
+                return Err(Error::DataNode {
+                    host,
+                    message: format!("{}: no answer within {} ms", context(), connect_timeout.as_millis()),
+                });
+            }
+        };
+        if reply.status() != StatusCode::CREATED {
+            let status = reply.status();
+            let body = reply.text().await.unwrap_or_default();
+            return Err(fail(format!("DataNode {host} answered {status}: {}", shorten(&body))));
+        }
+        Ok(host)
+    }
+
+    /// Host name -> "ip:transfer port" of every DataNode the NameNode knows.
+    async fn transfer_addresses(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut addresses = std::collections::HashMap::new();
+        for bean in self.namenode_info().await? {
+            for nodes in [bean.live_nodes, bean.dead_nodes] {
+                let nodes: BTreeMap<String, NodeInfo> = serde_json::from_str(&nodes).unwrap_or_default();
+                for (name, info) in nodes {
+                    if let Some(addr) = info.xferaddr {
+                        addresses.insert(host_of(&name).to_owned(), addr);
+                    }
+                }
+            }
+        }
+        Ok(addresses)
+    }
+
     fn op_url(&self, path: &str, op: &str) -> Result<Url> {
         let mut url = self.base.clone();
         {
@@ -167,11 +250,28 @@ struct NameNodeInfo {
 struct NodeInfo {
     #[serde(rename = "lastContact", default)]
     last_contact: i64,
+    #[serde(default)]
+    xferaddr: Option<String>,
 }
 
 impl WebHdfs {
     /// DataNode hosts the NameNode reports dead, or has not heard from for a while.
     pub async fn silent_datanodes(&self) -> Result<std::collections::HashSet<String>> {
+        let mut down = std::collections::HashSet::new();
+        for bean in self.namenode_info().await? {
+            let live: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.live_nodes).unwrap_or_default();
+            let dead: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
+            let silent = live.into_iter().filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
+            for (name, _) in silent.chain(dead) {
+                down.insert(host_of(&name).to_owned());
+            }
+        }
+        Ok(down)
+    }
+}
+
+impl WebHdfs {
+    async fn namenode_info(&self) -> Result<Vec<NameNodeInfo>> {
         let mut url = self.base.clone();
         url.set_path("/jmx");
         url.set_query(Some("qry=Hadoop:service=NameNode,name=NameNodeInfo"));
@@ -186,16 +286,7 @@ impl WebHdfs {
             .json()
             .await
             .map_err(|e| fail(e.to_string()))?;
-        let mut down = std::collections::HashSet::new();
-        for bean in reply.beans {
-            let live: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.live_nodes).unwrap_or_default();
-            let dead: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
-            let silent = live.into_iter().filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
-            for (name, _) in silent.chain(dead) {
-                down.insert(host_of(&name).to_owned());
-            }
-        }
-        Ok(down)
+        Ok(reply.beans)
     }
 }
 

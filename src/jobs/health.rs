@@ -28,6 +28,11 @@ impl NodeHealth {
         lock(&self.suspects).insert(host.to_owned(), Instant::now());
     }
 
+    /// Drops every suspicion (used when they contradict what the NameNode can do).
+    pub fn forgive_all(&self) {
+        lock(&self.suspects).clear();
+    }
+
     /// The first of `hosts` that is known or suspected to be down.
     pub async fn first_down<'a>(&self, webhdfs: &WebHdfs, hosts: &'a [String]) -> Option<&'a String> {
         {
@@ -39,6 +44,17 @@ impl NodeHealth {
         }
         let down = self.namenode_down(webhdfs).await;
         hosts.iter().find(|h| down.contains(*h))
+    }
+
+    /// Every host to keep away from: suspected by us or silent to the NameNode.
+    pub async fn avoid(&self, webhdfs: &WebHdfs) -> Vec<String> {
+        let mut hosts: HashSet<String> = {
+            let mut suspects = lock(&self.suspects);
+            suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
+            suspects.keys().cloned().collect()
+        };
+        hosts.extend(self.namenode_down(webhdfs).await);
+        hosts.into_iter().collect()
     }
 
     async fn namenode_down(&self, webhdfs: &WebHdfs) -> HashSet<String> {

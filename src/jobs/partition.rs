@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use parquet::{
     arrow::{
-        ParquetRecordBatchStreamBuilder, ProjectionMask,
+        ArrowWriter, ParquetRecordBatchStreamBuilder, ProjectionMask,
         arrow_reader::{
             ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
             RowFilter,
@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Jobs, Outcome, PartitionArgs, queue, tracked::{Job, JobResult}};
 use crate::{
-    config::{EXPORT_PATH, PARTITION_REPLICATION, partition_path},
+    config::{BLOCK_SIZE, EXPORT_PATH, PARTITION_REPLICATION, partition_path},
     error::{Error, Result},
-    hdfs::{Layout, ParquetFile, Target, bounded},
+    hdfs::{ParquetFile, bounded, temp_path},
     loans::{AMOUNT_COLUMN, COUNTY_COLUMN, LoanSum, county_mask, row_groups_for_county},
     store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
 };
@@ -80,16 +80,19 @@ impl JobResult for CountyAnswer {
 }
 
 /// The big file's footer, read once per generation.
+/// The big file of one generation: its footer, and one reader shared by every partition
+/// job, which remembers DataNodes that failed it (so only the first job after a failure
+/// waits on a dead node).
 #[derive(Clone)]
 pub(super) struct BigFile {
     generation: u64,
+    reader: Arc<hdfs_native::file::FileReader>,
     metadata: Arc<ParquetMetaData>,
     schema: SchemaRef,
 }
 
-/// Writing a county file may land on a DataNode that just died (the NameNode keeps handing
-/// it out until it declares it dead, and hdfs-native cannot exclude it): retry the whole
-/// file a few times.
+/// Writing a county file may be sent to a DataNode that just died (the NameNode hands it
+/// out until it declares it dead): each try excludes every node that failed before.
 const WRITE_TRIES: u32 = 4;
 
 impl Jobs {
@@ -112,7 +115,11 @@ impl Jobs {
                     }
                 }
             }
-            Some(record) if record.generation == generation => Source::Recreate,
+            // Marked lost earlier: rebuilt again unless someone deleted the file meanwhile.
+            Some(record) if record.generation == generation => match self.hdfs.stat(&record.path).await {
+                Ok(None) => Source::Create,
+                _ => Source::Recreate,
+            },
             _ => Source::Create,
         };
         let outcome = self
@@ -139,7 +146,7 @@ impl Jobs {
         let bytes = match bounded(format!("reading {}", record.path), limit, self.hdfs.read_all(&record.path)).await {
             Ok(bytes) => bytes,
             Err(e) => {
-                if !e.is_not_found() {
+                if e.is_datanode_failure() {
                     record.hosts.iter().for_each(|h| self.health.suspect(h));
                 }
                 return Err(e);
@@ -189,14 +196,8 @@ impl Jobs {
         let average = average_of(&sum, county)?;
         let path = partition_path(county);
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-        let bytes = self.write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches).await?;
-        let hosts = match self.webhdfs.block_locations(&path).await {
-            Ok(blocks) => blocks.into_iter().flat_map(|b| b.hosts).collect(),
-            Err(e) => {
-                tracing::warn!(county, error = %e, "could not learn where the county file lives");
-                vec![]
-            }
-        };
+        let (bytes, host) = self.write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches).await?;
+        let hosts = vec![host];
         self.store
             .put_partition(PartitionRecord {
                 county,
@@ -212,6 +213,8 @@ impl Jobs {
         Ok(CountyAnswer { county, average, source: args.source, rows, bytes })
     }
 
+    /// Writes the county file (temporary name, then rename) through a DataNode we trust;
+    /// returns its size and the DataNode holding it.
     async fn write_county(
         &self,
         path: &str,
@@ -219,25 +222,33 @@ impl Jobs {
         attempt: u32,
         schema: SchemaRef,
         batches: &[RecordBatch],
-    ) -> Result<u64> {
+    ) -> Result<(u64, String)> {
+        let data = encode_parquet(schema, batches, path)?;
+        let tmp = temp_path(path, &format!("{job_id}-{attempt}"));
         let mut last_error = None;
         for try_number in 1..=WRITE_TRIES {
-            let target = Target { path, replication: PARTITION_REPLICATION };
-            let stream = futures::stream::iter(batches.iter().cloned().map(Ok));
-            let tmp_id = format!("{job_id}-{attempt}-{try_number}");
-            let limit = self.config.datanode_timeout * 3 + Duration::from_secs(5);
-            let written = bounded(
-                format!("writing {path}"),
-                limit,
-                async {
-                    let staged =
-                        self.hdfs.write_parquet(target, &tmp_id, schema.clone(), county_layout(), stream).await?;
-                    staged.publish(&self.hdfs).await
-                },
-            )
-            .await;
-            match written {
-                Ok(written) => return Ok(written.bytes),
+            let avoid = self.health.avoid(&self.webhdfs).await;
+            let created = self
+                .webhdfs
+                .create(&tmp, data.clone(), PARTITION_REPLICATION, BLOCK_SIZE, &avoid, self.config.datanode_timeout)
+                .await;
+            match created {
+                Ok(host) => {
+                    self.hdfs.rename_into_place(&tmp, path).await?;
+                    return Ok((data.len() as u64, host));
+                }
+                Err(Error::DataNode { host, message }) => {
+                    self.health.suspect(&host);
+                    tracing::warn!(path, try_number, %host, %message, "DataNode failed the write; trying another");
+                    last_error = Some(Error::DataNode { host, message });
+                }
+                Err(e) if !avoid.is_empty() => {
+                    // The NameNode refuses when we exclude every node it has: our suspicions
+                    // are stale (a node came back). Forget them and let the NameNode choose.
+                    tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
+                    self.health.forgive_all();
+                    last_error = Some(e);
+                }
                 Err(e) if e.is_retryable() => {
                     tracing::warn!(path, try_number, error = %e, "writing the county file failed; trying again");
                     last_error = Some(e);
@@ -246,6 +257,7 @@ impl Jobs {
                 Err(e) => return Err(e),
             }
         }
+        self.hdfs.remove_quietly(&tmp).await;
         Err(last_error.unwrap_or_else(|| Error::Queue(format!("writing {path}: no tries left"))))
     }
 
@@ -255,7 +267,7 @@ impl Jobs {
         if let Some(big) = cached.as_ref().filter(|b| b.generation == generation) {
             return Ok(big.clone());
         }
-        let (_, metadata) = self.hdfs.parquet_metadata(EXPORT_PATH).await.map_err(|e| {
+        let (reader, metadata) = self.hdfs.open_parquet(EXPORT_PATH).await.map_err(|e| {
             if e.is_not_found() {
                 Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first"))
             } else {
@@ -264,7 +276,7 @@ impl Jobs {
         })?;
         let reader_metadata = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
             .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let big = BigFile { generation, metadata, schema: reader_metadata.schema().clone() };
+        let big = BigFile { generation, reader, metadata, schema: reader_metadata.schema().clone() };
         *cached = Some(big.clone());
         Ok(big)
     }
@@ -277,8 +289,7 @@ impl Jobs {
         if groups.is_empty() {
             return Err(Error::NotFound(format!("no loans for county {county} in {EXPORT_PATH}")));
         }
-        let reader = self.hdfs.open(EXPORT_PATH).await?;
-        let file = ParquetFile::new(reader, EXPORT_PATH).with_metadata(big.metadata.clone());
+        let file = ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
         let reader_metadata = ArrowReaderMetadata::try_new(big.metadata.clone(), ArrowReaderOptions::default())
             .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
         let county_only = ProjectionMask::columns(big.metadata.file_metadata().schema_descr(), [COUNTY_COLUMN]);
@@ -302,9 +313,15 @@ impl Jobs {
     }
 }
 
-fn county_layout() -> Layout {
+/// A county file is small (well under a block): encode it in memory, send it in one go.
+fn encode_parquet(schema: SchemaRef, batches: &[RecordBatch], path: &str) -> Result<Bytes> {
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    Layout { props, cluster_by: None, target_group_rows: 0 }
+    let perr = |e| Error::parquet(format!("encoding {path}"), e);
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(perr)?;
+    for batch in batches {
+        writer.write(batch).map_err(perr)?;
+    }
+    Ok(Bytes::from(writer.into_inner().map_err(perr)?))
 }
 
 /// Sums loan_amount over a whole Parquet file held in memory; also returns its row count.
