@@ -126,6 +126,9 @@ impl WebHdfs {
         }
         let remote = serde_json::from_slice::<RemoteExceptionReply>(&body).ok().map(|r| r.exception);
         Err(match (status, remote) {
+            (_, Some(remote)) if remote.message.starts_with("Path is not a file") => {
+                Error::InvalidInput(format!("{path} is a directory, not a file"))
+            }
             (StatusCode::NOT_FOUND, _) => Error::NotFound(format!("{path}: no such file in HDFS")),
             (_, Some(remote)) if remote.exception == "FileNotFoundException" => {
                 Error::NotFound(format!("{path}: no such file in HDFS"))
