@@ -4,6 +4,7 @@ and control of the local server. Everything talks to the real local cluster."""
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -124,3 +125,30 @@ def wait_until(predicate, timeout, what):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def cluster(*args, timeout=300):
+    subprocess.run(["bash", str(ROOT / "dev" / "cluster.sh"), *map(str, args)], check=True,
+                   capture_output=True, timeout=timeout)
+
+
+def datanode_ip(n):
+    out = subprocess.run(["bash", str(ROOT / "dev" / "cluster.sh"), "env"], capture_output=True,
+                         text=True, check=True).stdout
+    return re.search(rf"LENDER_HDFS_DN{n}=(\S+)", out).group(1)
+
+
+def list_dir(path):
+    reply = webhdfs(path, "LISTSTATUS")
+    return [s["pathSuffix"] for s in reply["FileStatuses"]["FileStatus"]] if reply else []
+
+
+def server_pid():
+    return int((ROOT / ".local" / "server" / "server.pid").read_text())
+
+
+def peak_rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -142,7 +142,10 @@ impl Jobs {
         if let Some(host) = self.health.first_down(&self.webhdfs, &record.hosts).await {
             return Err(Error::Unavailable(format!("{}: its DataNode {host} is down", record.path)));
         }
-        let limit = self.config.datanode_timeout * 2 + Duration::from_secs(1);
+        // A healthy county file reads in milliseconds. hdfs-native may spend up to three
+        // socket timeouts on a silent node (two cached connections, then a new one), so
+        // bound the read at about one timeout and rebuild the file instead.
+        let limit = self.config.datanode_timeout + Duration::from_millis(500);
         let bytes = match bounded(format!("reading {}", record.path), limit, self.hdfs.read_all(&record.path)).await {
             Ok(bytes) => bytes,
             Err(e) => {
