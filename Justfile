@@ -106,9 +106,9 @@ rebuild:
 up:
     PROJECT={{project}} docker compose up -d
 
-# Stop and remove them
+# Stop and remove them and their anonymous volumes (data: the next `up` starts fresh anyway)
 down:
-    PROJECT={{project}} docker compose down
+    PROJECT={{project}} docker compose down -v
 
 # docker kill the DataNode container N
 kill-dn n:
