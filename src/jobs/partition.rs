@@ -3,7 +3,10 @@
 //! `/partitions/<county>.parquet` and answers from those rows (`create`, or `recreate` when
 //! the previous file was lost with a DataNode).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use arrow::{datatypes::SchemaRef, error::ArrowError, record_batch::RecordBatch};
 use bytes::Bytes;
@@ -86,6 +89,8 @@ impl JobResult for CountyAnswer {
 #[derive(Clone)]
 pub(super) struct BigFile {
     generation: u64,
+    /// When `reader` was opened: its memory of dead nodes must not outlive their recovery.
+    opened: Instant,
     reader: Arc<hdfs_native::file::FileReader>,
     metadata: Arc<ParquetMetaData>,
     schema: SchemaRef,
@@ -94,6 +99,9 @@ pub(super) struct BigFile {
 /// Writing a county file may be sent to a DataNode that just died (the NameNode hands it
 /// out until it declares it dead): each try excludes every node that failed before.
 const WRITE_TRIES: u32 = 4;
+
+/// How long one reader of the big file (and its list of failed DataNodes) is kept.
+const READER_LIFETIME: Duration = Duration::from_secs(30);
 
 impl Jobs {
     pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
@@ -185,7 +193,15 @@ impl Jobs {
         let _swap = self.export_swap.read().await;
         let generation = self.current_generation().await?;
         let big = self.big_file(generation).await?;
-        let batches = self.read_county(&big, county).await?;
+        let batches = match self.read_county(&big, county).await {
+            Ok(batches) => batches,
+            Err(e) => {
+                // Its list of failed nodes may be what failed us (a node came back while
+                // its partner died): the next attempt opens a fresh reader.
+                self.forget_big_file_reader().await;
+                return Err(e);
+            }
+        };
         let mut sum = LoanSum::default();
         for batch in &batches {
             let amounts = batch.column_by_name(AMOUNT_COLUMN).ok_or_else(|| {
@@ -267,8 +283,14 @@ impl Jobs {
     /// The big file's footer for `generation`, cached.
     async fn big_file(&self, generation: u64) -> Result<BigFile> {
         let mut cached = self.big_file.lock().await;
-        if let Some(big) = cached.as_ref().filter(|b| b.generation == generation) {
-            return Ok(big.clone());
+        match cached.as_mut().filter(|b| b.generation == generation) {
+            Some(big) if big.opened.elapsed() < READER_LIFETIME => return Ok(big.clone()),
+            Some(big) => {
+                big.reader = Arc::new(self.hdfs.open(EXPORT_PATH).await?);
+                big.opened = Instant::now();
+                return Ok(big.clone());
+            }
+            None => {}
         }
         let (reader, metadata) = self.hdfs.open_parquet(EXPORT_PATH).await.map_err(|e| {
             if e.is_not_found() {
@@ -279,9 +301,16 @@ impl Jobs {
         })?;
         let reader_metadata = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
             .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let big = BigFile { generation, reader, metadata, schema: reader_metadata.schema().clone() };
+        let schema = reader_metadata.schema().clone();
+        let big = BigFile { generation, opened: Instant::now(), reader, metadata, schema };
         *cached = Some(big.clone());
         Ok(big)
+    }
+
+    async fn forget_big_file_reader(&self) {
+        if let Some(big) = self.big_file.lock().await.as_mut() {
+            big.opened -= READER_LIFETIME;
+        }
     }
 
     /// The county's rows, all columns: only row groups whose statistics admit the county
