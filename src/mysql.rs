@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 pub const EXPORT_QUERY: &str = "SELECT loans.*, loan_types.loan_type_name \
      FROM loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id \
      WHERE loans.loan_amount > 30000 AND loans.loan_amount < 800000 \
-     ORDER BY loans.county_code";
+     ORDER BY loans.county_code, loans.lei";
 
 /// Binary character set id: such string columns hold bytes, not text.
 const BINARY_CHARSET: u16 = 63;
