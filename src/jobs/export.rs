@@ -16,8 +16,11 @@ use crate::{
     hdfs::{Layout, Target},
     loans::COUNTY_COLUMN,
     mysql::EXPORT_QUERY,
-    store::history::AttemptReport,
+    store::{JobKind, history::AttemptReport},
 };
+
+/// How the history shows an export's arguments.
+pub(super) const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
 
 /// Rows per Arrow batch coming out of MySQL.
 const BATCH_ROWS: usize = 8192;
@@ -75,7 +78,7 @@ fn export_layout() -> Layout {
 
 impl Jobs {
     pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
-        let job = Job { id: &args.job_id, key: "export", label: "export", max_attempts: 3 };
+        let job = Job { id: &args.job_id, kind: JobKind::Export, key: "export", args: EXPORT_ARGS, max_attempts: 3 };
         self.run_tracked(job, |attempt| self.export_once(&args.job_id, attempt)).await
     }
 

@@ -111,7 +111,7 @@ impl Jobs {
 
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
-        match self.submit("export".into(), JobKind::Export, "export".into(), |job_id| {
+        match self.submit("export".into(), JobKind::Export, export::EXPORT_ARGS.into(), |job_id| {
             queue::Task::Export(ExportArgs { job_id })
         })
         .await?
@@ -131,9 +131,11 @@ impl Jobs {
     ) -> Result<Outcome> {
         let (job_id, mut outcome, fresh) = self.join_or_reserve(&key);
         if fresh {
+            // Enqueue first: a job is accepted once it is in the queue, and the history
+            // follows the queue (a worker records the job itself if we stop in between).
             let pushed = async {
-                self.store.job_submitted(&job_id, kind, args).await?;
-                self.queues.push(task(job_id.clone())).await
+                self.queues.push(task(job_id.clone())).await?;
+                self.store.job_submitted(&job_id, kind, args).await
             };
             if let Err(e) = pushed.await {
                 self.finish(&key, &job_id, Outcome::Failed(e.to_string()));

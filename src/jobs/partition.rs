@@ -33,6 +33,13 @@ use crate::{
     store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
 };
 
+impl PartitionArgs {
+    /// The arguments as the job history shows them.
+    pub fn describe(&self) -> String {
+        format!("county={} source={}", self.county, self.source.as_str())
+    }
+}
+
 /// Where an answer came from (the contract's `source` strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -134,7 +141,7 @@ impl Jobs {
             .submit(
                 format!("county:{county}"),
                 JobKind::Partition,
-                format!("county={county} source={}", source.as_str()),
+                PartitionArgs { job_id: String::new(), county, source }.describe(),
                 |job_id| queue::Task::Partition(PartitionArgs { job_id, county, source }),
             )
             .await?;
@@ -182,8 +189,8 @@ impl Jobs {
 
     pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
         let key = format!("county:{}", args.county);
-        let label = format!("partition county={} source={}", args.county, args.source.as_str());
-        let job = Job { id: &args.job_id, key: &key, label: &label, max_attempts: 2 };
+        let described = args.describe();
+        let job = Job { id: &args.job_id, kind: JobKind::Partition, key: &key, args: &described, max_attempts: 2 };
         self.run_tracked(job, |attempt| self.cut_partition(&args, attempt)).await
     }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{Jobs, Outcome};
 use crate::{
     error::{Error, Result},
-    store::history::AttemptReport,
+    store::{JobKind, history::AttemptReport},
 };
 
 /// What a job kind tells the bookkeeping about its result.
@@ -18,10 +18,11 @@ pub(super) trait JobResult {
 
 pub(super) struct Job<'a> {
     pub id: &'a str,
+    pub kind: JobKind,
     /// Work key shared by callers that want the same work.
     pub key: &'a str,
-    /// Human description for logs, e.g. "partition county=55001 source=create".
-    pub label: &'a str,
+    /// Arguments as the history shows them, e.g. "county=55001 source=create".
+    pub args: &'a str,
     pub max_attempts: u32,
 }
 
@@ -32,16 +33,18 @@ impl Jobs {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
+        let label = format!("{:?} {}", job.kind, job.args).to_lowercase();
+        let label = label.as_str();
         let mut backoff = Duration::from_millis(250);
         for attempt in 1..=job.max_attempts {
-            let number = match self.store.attempt_started(job.id).await {
+            let number = match self.store.attempt_started(job.id, job.kind, job.args).await {
                 Ok(number) => number,
                 Err(e) => {
                     tracing::warn!(job = job.id, error = %e, "could not record attempt start");
                     attempt
                 }
             };
-            tracing::info!(job = job.id, what = job.label, attempt = number, "job start");
+            tracing::info!(job = job.id, what = label, attempt = number, "job start");
             let started = Instant::now();
             let result = work(attempt).await;
             let ms = started.elapsed().as_millis() as u64;
@@ -49,7 +52,7 @@ impl Jobs {
                 Ok(value) => {
                     let report = value.report();
                     let summary = report.summary.clone().unwrap_or_default();
-                    tracing::info!(job = job.id, what = job.label, attempt = number, ms, %summary, "job end: ok");
+                    tracing::info!(job = job.id, what = label, attempt = number, ms, %summary, "job end: ok");
                     self.record_end(job.id, report).await;
                     self.finish(job.key, job.id, value.into_outcome());
                     return Ok(summary);
@@ -57,7 +60,7 @@ impl Jobs {
                 Err(error) => {
                     let will_retry = attempt < job.max_attempts && error.is_retryable();
                     let text = error.to_string();
-                    tracing::warn!(job = job.id, what = job.label, attempt = number, ms, error = %text, will_retry, "job end: failed");
+                    tracing::warn!(job = job.id, what = label, attempt = number, ms, error = %text, will_retry, "job end: failed");
                     let report = AttemptReport { error: Some(text.clone()), will_retry, ..Default::default() };
                     self.record_end(job.id, report).await;
                     if !will_retry {
@@ -69,7 +72,7 @@ impl Jobs {
                 }
             }
         }
-        let text = format!("{}: no attempts allowed", job.label);
+        let text = format!("{}: no attempts allowed", label);
         self.finish(job.key, job.id, Outcome::Failed(text.clone()));
         Err(Error::Queue(text))
     }

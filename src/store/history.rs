@@ -75,6 +75,8 @@ pub struct AttemptReport {
 }
 
 impl Store {
+    /// Records a job the queue has accepted, unless its worker already did (it may start
+    /// the moment the task is enqueued).
     pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
         let record = JobRecord {
             id: id.to_owned(),
@@ -88,15 +90,32 @@ impl Store {
         let raw = to_json(&record)?;
         let id = id.to_owned();
         self.write(move |txn| {
-            txn.open_table(JOBS)?.insert(id.as_str(), raw.as_str())?;
+            let mut table = txn.open_table(JOBS)?;
+            if table.get(id.as_str())?.is_none() {
+                table.insert(id.as_str(), raw.as_str())?;
+            }
             Ok(())
         })
         .await
     }
 
-    /// Records the start of a new attempt and returns its number (1-based).
-    pub async fn attempt_started(&self, id: &str) -> Result<u32> {
-        self.update_job(id, |job| {
+    /// Records the start of a new attempt and returns its number (1-based). Creates the
+    /// record if the server stopped between enqueueing the job and recording it: the queue,
+    /// not the history, decides what runs.
+    pub async fn attempt_started(&self, id: &str, kind: JobKind, args: &str) -> Result<u32> {
+        let (kind, args) = (kind, args.to_owned());
+        let fresh = move |id: &str| {
+            Ok(JobRecord {
+                id: id.to_owned(),
+                kind,
+                args,
+                submitted_ms: now_ms(),
+                state: JobState::Queued,
+                attempts: vec![],
+                summary: None,
+            })
+        };
+        self.upsert_job(id, fresh, |job| {
             let number = job.attempts.len() as u32 + 1;
             job.state = JobState::Running;
             job.attempts.push(AttemptRecord {
@@ -190,13 +209,23 @@ impl Store {
         id: &str,
         f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
     ) -> Result<T> {
+        let missing = |id: &str| Err(crate::Error::Store(format!("job {id} is not in the history")));
+        self.upsert_job(id, missing, f).await
+    }
+
+    async fn upsert_job<T: Send + 'static>(
+        &self,
+        id: &str,
+        fresh: impl FnOnce(&str) -> std::result::Result<JobRecord, crate::Error> + Send + 'static,
+        f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
+    ) -> Result<T> {
         let id = id.to_owned();
         self.write(move |txn| {
             let mut table = txn.open_table(JOBS)?;
             let raw = table.get(id.as_str())?.map(|raw| raw.value().to_owned());
             let mut job: JobRecord = match raw {
                 Some(raw) => from_json(&raw)?,
-                None => return Err(crate::Error::Store(format!("job {id} is not in the history"))),
+                None => fresh(&id)?,
             };
             let out = f(&mut job);
             table.insert(id.as_str(), to_json(&job)?.as_str())?;
@@ -219,10 +248,10 @@ mod tests {
         store.job_submitted(&first, JobKind::Export, "export".into()).await.unwrap();
         store.job_submitted(&second, JobKind::Partition, "county=55001".into()).await.unwrap();
 
-        assert_eq!(store.attempt_started(&first).await.unwrap(), 1);
+        assert_eq!(store.attempt_started(&first, JobKind::Export, "export").await.unwrap(), 1);
         let failed = AttemptReport { error: Some("boom".into()), will_retry: true, ..Default::default() };
         store.attempt_finished(&first, failed).await.unwrap();
-        assert_eq!(store.attempt_started(&first).await.unwrap(), 2);
+        assert_eq!(store.attempt_started(&first, JobKind::Export, "export").await.unwrap(), 2);
         let ok = AttemptReport { rows: Some(7), summary: Some("7 rows".into()), ..Default::default() };
         store.attempt_finished(&first, ok).await.unwrap();
 
@@ -238,11 +267,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_job_started_before_it_was_recorded_keeps_its_attempts() {
+        let (store, _dir) = temp_store().await;
+        let id = uuid::Uuid::now_v7().to_string();
+        assert_eq!(store.attempt_started(&id, JobKind::Partition, "county=55001").await.unwrap(), 1);
+        store.job_submitted(&id, JobKind::Partition, "county=55001".into()).await.unwrap();
+        let job = store.job(&id).unwrap().unwrap();
+        assert_eq!((job.args.as_str(), job.attempts.len(), job.state), ("county=55001", 1, JobState::Running));
+    }
+
+    #[tokio::test]
     async fn running_attempts_become_interrupted_at_startup() {
         let (store, _dir) = temp_store().await;
         let id = uuid::Uuid::now_v7().to_string();
         store.job_submitted(&id, JobKind::Export, "export".into()).await.unwrap();
-        store.attempt_started(&id).await.unwrap();
+        store.attempt_started(&id, JobKind::Export, "export").await.unwrap();
         assert_eq!(store.mark_interrupted().await.unwrap(), 1);
         let job = store.job(&id).unwrap().unwrap();
         assert_eq!(job.attempts[0].outcome, AttemptOutcome::Interrupted);
