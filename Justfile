@@ -92,6 +92,21 @@ test: dev-up dev-serve
     cargo test --release --workspace --quiet
     PYTHONPATH=.local/py python3 -m pytest -q tests
 
+# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), then the 10x DbToHdfs part; writes bench/results/ and BENCHMARKS.md
+bench: dev-up dev-serve
+    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    PYTHONPATH=.local/py python3 bench/bench.py
+    PYTHONPATH=.local/py python3 bench/bench.py --scale 10
+
+# Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
+bench-quick:
+    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    PYTHONPATH=.local/py python3 bench/bench.py --quick
+
+# CalcAvgLoan create vs reuse through client.py -> outputs/performance_results.csv + .png; `just perf-analysis --docker` for Docker
+perf-analysis *args:
+    PYTHONPATH=.local/py LENDER_SERVER=127.0.0.1:5000 python3 bench/perf_analysis.py {{args}}
+
 # ---------------------------------------------------------------- Docker deployment
 
 # Build the five images with the contract's tags, in order
