@@ -38,6 +38,9 @@ start() {
     fi
     echo "binary changed: restarting the server"; stop
   fi
+  if answers; then
+    echo "port $(port) is already taken by another process (a server from another checkout?); stop it first"; return 1
+  fi
   eval "$(server_env)"
   echo "--- start $(date -u +%FT%TZ)" >>"$LOG"
   nohup "$BIN" serve >>"$LOG" 2>&1 &

@@ -66,7 +66,7 @@ impl Hdfs {
 
     /// File status, or `None` when the path does not exist.
     pub async fn stat(&self, path: &str) -> Result<Option<FileStatus>> {
-        match self.client.get_file_info(path).await {
+        match namenode(format!("stat {path}"), self.client.get_file_info(path)).await? {
             Ok(status) => Ok(Some(status)),
             Err(hdfs_native::HdfsError::FileNotFound(_)) => Ok(None),
             Err(e) => Err(Error::hdfs(format!("stat {path}"), e)),
@@ -74,7 +74,9 @@ impl Hdfs {
     }
 
     pub async fn open(&self, path: &str) -> Result<FileReader> {
-        self.client.read(path).await.map_err(|e| Error::hdfs(format!("opening {path}"), e))
+        namenode(format!("opening {path}"), self.client.read(path))
+            .await?
+            .map_err(|e| Error::hdfs(format!("opening {path}"), e))
     }
 
     /// Reads a whole (small) file in one request.
@@ -87,13 +89,15 @@ impl Hdfs {
     }
 
     pub async fn delete(&self, path: &str) -> Result<bool> {
-        self.client.delete(path, true).await.map_err(|e| Error::hdfs(format!("deleting {path}"), e))
+        namenode(format!("deleting {path}"), self.client.delete(path, true))
+            .await?
+            .map_err(|e| Error::hdfs(format!("deleting {path}"), e))
     }
 
     /// Removes leftovers of writes that never finished: temporary files older than
     /// `started_ms` (when this process started) belong to a previous, stopped process.
     pub async fn clean_temporaries(&self, started_ms: u64) -> Result<usize> {
-        let entries = match self.client.list_status(TMP_DIR, false).await {
+        let entries = match namenode(format!("listing {TMP_DIR}"), self.client.list_status(TMP_DIR, false)).await? {
             Ok(entries) => entries,
             Err(hdfs_native::HdfsError::FileNotFound(_)) => return Ok(0),
             Err(e) => return Err(Error::hdfs(format!("listing {TMP_DIR}"), e)),
@@ -149,10 +153,8 @@ impl Hdfs {
             .replication(replication)
             .block_size(BLOCK_SIZE)
             .create_parent(true);
-        let file = self
-            .client
-            .create(path, options)
-            .await
+        let file = namenode(format!("creating {path}"), self.client.create(path, options))
+            .await?
             .map_err(|e| Error::hdfs(format!("creating {path}"), e))?;
         let sink = HdfsWriter { file, path: path.to_owned() };
         let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
@@ -188,14 +190,12 @@ impl Hdfs {
     /// Renames a complete temporary file over its final path (creating the directory).
     pub async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
         if let Some(parent) = path.rsplit_once('/').map(|(dir, _)| dir).filter(|d| !d.is_empty()) {
-            self.client
-                .mkdirs(parent, 0o755, true)
-                .await
+            namenode(format!("creating directory {parent}"), self.client.mkdirs(parent, 0o755, true))
+                .await?
                 .map_err(|e| Error::hdfs(format!("creating directory {parent}"), e))?;
         }
-        self.client
-            .rename(tmp, path, true)
-            .await
+        namenode(format!("renaming {tmp} to {path}"), self.client.rename(tmp, path, true))
+            .await?
             .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
     }
 
@@ -352,6 +352,19 @@ impl AsyncFileReader for ParquetFile {
         }
         .boxed()
     }
+}
+
+/// How long a NameNode metadata call may take: hdfs-native keeps retrying a NameNode that
+/// is down, and a caller must get a clear error instead.
+const NAMENODE_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn namenode<T>(what: String, fut: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(NAMENODE_TIMEOUT, fut).await.map_err(|_| {
+        Error::Unavailable(format!(
+            "HDFS NameNode did not answer within {} s ({what})",
+            NAMENODE_TIMEOUT.as_secs()
+        ))
+    })
 }
 
 /// Bounds one HDFS operation in time, turning a hang into a clear error.

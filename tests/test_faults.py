@@ -226,3 +226,24 @@ def test_load_with_a_datanode_failing_midway(oracle):
     assert not wrong
     assert not [e for e in errors if e == grpc.StatusCode.DEADLINE_EXCEEDED]
     assert not errors
+
+
+def test_namenode_down_fails_fast_and_recovers(oracle):
+    import os
+    import signal
+    from support import ROOT
+    assert avg(55001, timeout=CALL_TIMEOUT).error == ""
+    os.kill(int((ROOT / ".local" / "hdfs" / "pids" / "nn.pid").read_text()), signal.SIGKILL)
+    try:
+        for call in (lambda: avg(55001, timeout=CALL_TIMEOUT), lambda: avg(55003, timeout=CALL_TIMEOUT),
+                     lambda: blocks(EXPORT, timeout=CALL_TIMEOUT)):
+            started = time.monotonic()
+            reply = call()
+            assert reply.error, reply
+            assert time.monotonic() - started < 10, "a call waited too long on a dead NameNode"
+        assert "NameNode" in avg(55001, timeout=CALL_TIMEOUT).error
+    finally:
+        cluster("up")
+    wait_until(lambda: avg(55001, timeout=CALL_TIMEOUT).error == "", 60, "answers once the NameNode is back")
+    reply = avg(55001, timeout=CALL_TIMEOUT)
+    assert (reply.avg_loan, reply.source) == (oracle[55001][0], "reuse")  # nothing was lost

@@ -123,11 +123,24 @@ impl Jobs {
                 match self.reuse(&record).await {
                     Ok(answer) => return Ok(answer),
                     Err(e) if e.is_not_found() => Source::Create,
-                    Err(e) => {
-                        tracing::warn!(county, error = %e, "county file unreadable; rebuilding it");
-                        self.store.mark_partition_lost(county).await?;
-                        Source::Recreate
-                    }
+                    // Ask the NameNode before blaming the file: if it is down, nothing is lost.
+                    Err(e) => match self.hdfs.stat(&record.path).await {
+                        Err(namenode) => {
+                            return Err(Error::Unavailable(format!(
+                                "cannot read {}: HDFS NameNode unreachable ({namenode})",
+                                record.path
+                            )));
+                        }
+                        Ok(None) => Source::Create,
+                        Ok(Some(_)) => {
+                            if e.is_datanode_failure() {
+                                record.hosts.iter().for_each(|h| self.health.suspect(h));
+                            }
+                            tracing::warn!(county, error = %e, "county file unreadable; rebuilding it");
+                            self.store.mark_partition_lost(county).await?;
+                            Source::Recreate
+                        }
+                    },
                 }
             }
             // Marked lost earlier: rebuilt again unless someone deleted the file meanwhile.
@@ -137,6 +150,11 @@ impl Jobs {
             },
             _ => Source::Create,
         };
+        // A partition job needs the NameNode: when it is down, say so now rather than
+        // queue work that can only fail slowly.
+        if self.hdfs.stat(EXPORT_PATH).await?.is_none() {
+            return Err(Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first")));
+        }
         let outcome = self
             .submit(
                 format!("county:{county}"),
@@ -163,12 +181,7 @@ impl Jobs {
         let limit = self.config.datanode_timeout + Duration::from_millis(500);
         let bytes = match bounded(format!("reading {}", record.path), limit, self.hdfs.read_all(&record.path)).await {
             Ok(bytes) => bytes,
-            Err(e) => {
-                if e.is_datanode_failure() {
-                    record.hosts.iter().for_each(|h| self.health.suspect(h));
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         };
         let (sum, rows) = sum_amounts(bytes, &record.path)?;
         if rows != record.rows {
