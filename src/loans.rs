@@ -153,7 +153,7 @@ mod tests {
         let mut writer = ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).unwrap();
         let counties = Int32Array::from(vec![55001, 55001, 55003, 55005, 55009, 55011]);
         writer.write(&RecordBatch::try_new(schema.clone(), vec![Arc::new(counties)]).unwrap()).unwrap();
-        let metadata = writer.close().unwrap();
+        writer.close().unwrap();
         let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&bytes::Bytes::from(buf))
             .unwrap();

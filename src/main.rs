@@ -58,12 +58,14 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         tracing::info!("shutting down");
     };
-    tonic::transport::Server::builder()
+    let served = tonic::transport::Server::builder()
         .add_service(LenderServer::new(LenderService::new(jobs.clone())))
-        .add_service(AdminServer::new(AdminService::new(jobs)))
+        .add_service(AdminServer::new(AdminService::new(jobs.clone())))
         .serve_with_shutdown(addr, shutdown)
         .await
-        .map_err(|e| format!("gRPC server on {addr}: {e}"))
+        .map_err(|e| format!("gRPC server on {addr}: {e}"));
+    jobs.drain(Duration::from_secs(10)).await;
+    served
 }
 
 async fn jobs(config: Config, args: &[String]) -> Result<(), String> {

@@ -71,14 +71,19 @@ def oracle_averages():
 def webhdfs(path, op, method="GET", **params):
     query = urllib.parse.urlencode({"op": op, **params})
     url = f"{WEBHDFS}/webhdfs/v1{urllib.parse.quote(path)}?{query}"
-    req = urllib.request.Request(url, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            body = resp.read()
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            return None
-        raise
+    for attempt in range(5):
+        req = urllib.request.Request(url, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                body = resp.read()
+            break
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            # A DataNode that just came back may refuse a redirected read for a moment.
+            if attempt == 4:
+                raise
+            time.sleep(1)
     return body if op == "OPEN" else json.loads(body or b"{}")
 
 
@@ -105,6 +110,12 @@ def live_datanode_hosts():
 def serve(action):
     subprocess.run(["bash", str(ROOT / "dev" / "serve.sh"), action], check=True, timeout=600,
                    capture_output=True)
+
+
+def wait_for_idle_jobs(timeout=60):
+    """Until no job is queued or running (history snapshots are then stable)."""
+    wait_until(lambda: all(j["state"] in ("succeeded", "failed") for j in jobs_json(200)), timeout,
+               "queued and running jobs to finish")
 
 
 def jobs_json(limit=1000):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from support import (EXPORT, IN_RANGE, JOIN, avg, blocks, client, delete, export, file_status,
-                     jobs_json, live_datanode_hosts, oracle_averages, read_parquet, serve, sql)
+                     jobs_json, live_datanode_hosts, wait_for_idle_jobs, oracle_averages, read_parquet, serve, sql)
 
 MIB = 1024 * 1024
 
@@ -121,6 +121,8 @@ def test_new_export_invalidates_partitions_and_concurrent_calls_share_one_job(ex
 
 
 def test_job_history_survives_a_restart(exported):
+    assert avg(55001).error == ""
+    wait_for_idle_jobs()
     before = jobs_json(50)
     assert any(j["kind"] == "export" and j["state"] == "succeeded" for j in before)
     serve("stop")

@@ -28,7 +28,7 @@ const BATCH_ROWS: usize = 8192;
 /// share a group, a county rarely spans two, and a county read touches little else.
 const TARGET_GROUP_ROWS: usize = 16 * 1024;
 /// Hard cap so one huge county cannot make a huge row group.
-const MAX_GROUP_ROWS: usize = 128 * 1024;
+const MAX_GROUP_ROWS: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ExportOutcome {

@@ -204,6 +204,17 @@ impl Jobs {
         }
     }
 
+    /// On shutdown: lets running jobs end (bounded) and the queue record their results, so
+    /// a clean stop does not make the next start run finished work again.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while !lock(&self.in_flight).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // The worker acknowledges finished tasks to the queue on its next heartbeat.
+        tokio::time::sleep(queue::HEARTBEAT + std::time::Duration::from_millis(300)).await;
+    }
+
     fn spawn_temp_cleanup(self: Arc<Self>) {
         let started_ms = crate::store::now_ms();
         tokio::spawn(async move {

@@ -28,8 +28,13 @@ pub struct Queues {
     partition: RedbStorage<PartitionArgs>,
 }
 
+/// apalis-redb commits a finished task's acknowledgement on the worker's next heartbeat
+/// (or next fetch): a short heartbeat keeps the window in which a stop makes a finished job
+/// run again small.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
 fn queue_config(queue: &str) -> QueueConfig {
-    QueueConfig::default().queue(queue).heartbeat_interval(Duration::from_secs(5))
+    QueueConfig::default().queue(queue).heartbeat_interval(HEARTBEAT)
 }
 
 impl Queues {

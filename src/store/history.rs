@@ -74,11 +74,9 @@ pub struct AttemptReport {
     pub will_retry: bool,
 }
 
-impl Store {
-    /// Records a job the queue has accepted, unless its worker already did (it may start
-    /// the moment the task is enqueued).
-    pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
-        let record = JobRecord {
+impl JobRecord {
+    fn queued(id: &str, kind: JobKind, args: String) -> Self {
+        JobRecord {
             id: id.to_owned(),
             kind,
             args,
@@ -86,8 +84,15 @@ impl Store {
             state: JobState::Queued,
             attempts: vec![],
             summary: None,
-        };
-        let raw = to_json(&record)?;
+        }
+    }
+}
+
+impl Store {
+    /// Records a job the queue has accepted, unless its worker already did (it may start
+    /// the moment the task is enqueued).
+    pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
+        let raw = to_json(&JobRecord::queued(id, kind, args))?;
         let id = id.to_owned();
         self.write(move |txn| {
             let mut table = txn.open_table(JOBS)?;
@@ -103,18 +108,8 @@ impl Store {
     /// record if the server stopped between enqueueing the job and recording it: the queue,
     /// not the history, decides what runs.
     pub async fn attempt_started(&self, id: &str, kind: JobKind, args: &str) -> Result<u32> {
-        let (kind, args) = (kind, args.to_owned());
-        let fresh = move |id: &str| {
-            Ok(JobRecord {
-                id: id.to_owned(),
-                kind,
-                args,
-                submitted_ms: now_ms(),
-                state: JobState::Queued,
-                attempts: vec![],
-                summary: None,
-            })
-        };
+        let args = args.to_owned();
+        let fresh = move |id: &str| Ok(JobRecord::queued(id, kind, args));
         self.upsert_job(id, fresh, |job| {
             let number = job.attempts.len() as u32 + 1;
             job.state = JobState::Running;
