@@ -413,6 +413,7 @@ def test_images_run_the_local_clusters_start_scripts():
 
 def test_contract_profile_and_heaps_fit_the_limits():
     text = (DOCKER / "hadoop" / "start-namenode.sh").read_text()
+    text += (DOCKER / "hadoop" / "jvm-common.sh").read_text()  # the shared part the scripts source
     contract = re.search(r"contract\)(.*?);;", text, re.S).group(1)
     opts = dict(re.findall(r"-D\s*([\w.-]+)=(\d+)", contract))
     heartbeat = int(opts["dfs.heartbeat.interval"])

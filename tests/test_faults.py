@@ -65,8 +65,9 @@ def every_county_survives(oracle, fault, n):
             assert victim not in blocks(f"/partitions/{county}.parquet").block_entries
             again = avg(county, timeout=CALL_TIMEOUT)
             assert (again.avg_loan, again.source) == (oracle[county][0], "reuse")
-        assert blocks(EXPORT).error == ""  # reports what the NameNode reports, no error
-        assert read_parquet(EXPORT).num_rows > 0  # the big file still reads (second replica)
+        # Reports what the NameNode reports, without error. (The recreations above read the
+        # big file during the failure: its second replicas serve.)
+        assert blocks(EXPORT).error == ""
     finally:
         cluster("restore-dn", n)
     ordered = sorted(latencies[c] for c in lost)

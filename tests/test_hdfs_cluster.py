@@ -163,6 +163,10 @@ def test_three_live_datanodes():
 
 def test_replication_3_blocks_on_three_distinct_hosts(rep3_file):
     path, data = rep3_file
+    # The NameNode may close a file before every DataNode has reported its replica
+    # (dfs.namenode.file.close.num-committed-allowed): replicas appear within moments.
+    wait_for(lambda: all(len(b["hosts"]) == 3 for b in block_locations(path)), 30,
+             "every block to show 3 replicas")
     blocks = block_locations(path)
     assert len(blocks) == 3, blocks  # 1 MiB block size
     for b in blocks:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from support import (EXPORT, IN_RANGE, JOIN, avg, blocks, client, delete, export, file_status,
-                     jobs_json, live_datanode_hosts, wait_for_idle_jobs, oracle_averages, read_parquet, serve, sql)
+                     jobs_json, live_datanode_hosts, wait_for_idle_jobs, wait_until, oracle_averages, read_parquet, serve, sql)
 
 MIB = 1024 * 1024
 
@@ -51,9 +51,12 @@ def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
 
 
 def test_block_locations_count_every_replica_per_datanode(exported):
+    size = file_status(EXPORT)["length"]
+    # Replicas the DataNodes have not reported yet are not listed: give them a moment.
+    wait_until(lambda: sum(blocks(EXPORT).block_entries.values()) == math.ceil(size / MIB) * 2, 30,
+               "both replicas of every block to be reported")
     reply = blocks(EXPORT)
     assert reply.error == ""
-    size = file_status(EXPORT)["length"]
     assert sum(reply.block_entries.values()) == math.ceil(size / MIB) * 2
     assert set(reply.block_entries) <= live_datanode_hosts()
     if math.ceil(size / MIB) >= 6:
