@@ -222,7 +222,9 @@ def heap_bytes(value):
 
 
 def script_default(script, var):
-    m = re.search(rf'{var}="\$\{{{var}:-([^}}]*)\}}"', (DOCKER / "hadoop" / script).read_text())
+    # A start script's own text plus the shared part it sources.
+    text = (DOCKER / "hadoop" / script).read_text() + (DOCKER / "hadoop" / "jvm-common.sh").read_text()
+    m = re.search(rf'{var}="\$\{{{var}:-([^}}]*)\}}"', text)
     assert m, f"{script}: no default for {var}"
     return m.group(1)
 
