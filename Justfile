@@ -92,11 +92,16 @@ test: dev-up dev-serve
     cargo test --release --workspace --quiet
     PYTHONPATH=.local/py python3 -m pytest -q tests
 
-# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), then the 10x DbToHdfs part; writes bench/results/ and BENCHMARKS.md
+# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures; writes bench/results/ and BENCHMARKS.md
 bench: dev-up dev-serve
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     PYTHONPATH=.local/py python3 bench/bench.py
     PYTHONPATH=.local/py python3 bench/bench.py --scale 10
+    PYTHONPATH=.local/py python3 bench/bench.py --recovery
+
+# Recovery part only: kill / cut a DataNode in both NameNode profiles, time the correct answers (merged into BENCHMARKS.md)
+bench-recovery: dev-up dev-serve
+    PYTHONPATH=.local/py python3 bench/bench.py --recovery
 
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:

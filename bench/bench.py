@@ -5,6 +5,8 @@
     python3 bench/bench.py --quick         # smoke variant: 1 repetition, 2 counties, no kills/restarts
     python3 bench/bench.py --scale 10      # DbToHdfs at 10x data (ours + the Python way), merged
                                            # into the latest full 1x result; restores the 1x data
+    python3 bench/bench.py --recovery      # time to correct answers after a DataNode kill / cut in
+                                           # both NameNode profiles, merged into the latest full result
     python3 bench/bench.py --render FILE   # rewrite BENCHMARKS.md and the plots from a result file
 
 Runs against the local cluster (dev/cluster.sh, dev/mysql.sh, dev/serve.sh): MariaDB 127.0.0.1:3306,
@@ -15,6 +17,7 @@ is always left with 3 live DataNodes (a killed DataNode is restored in a finally
 """
 import argparse
 import asyncio
+import concurrent.futures as cf
 import datetime as dt
 import json
 import os
@@ -59,7 +62,13 @@ TARGETS = {
     "create_median_ms": 300.0,
     "calc_vs_python": 10.0,          # python / ours at least, for create and reuse
     "queue_overhead_ms": 5.0,        # "a few milliseconds"
+    "recovery_first_answer_s": 5.0,  # issue 4: first correct answer for a lost county after a failure
 }
+
+# Issue 4's failure matrix: (NameNode profile, fault, DataNode). Different DataNodes, so each
+# scenario starts from a node that has been up for a while.
+RECOVERY_SCENARIOS = [("fast", "kill-dn", 1), ("fast", "cut-dn", 2),
+                      ("contract", "kill-dn", 3), ("contract", "cut-dn", 1)]
 
 
 def log(msg):
@@ -497,6 +506,85 @@ def bench_recreate(counties, worker):
     return ours, py, sources, py_sources, first
 
 
+# ------------------------------------------------------------------ recovery (issue 4)
+
+
+def all_counties():
+    rows = sql("SELECT DISTINCT county_code FROM loans WHERE county_code IS NOT NULL "
+               "AND loan_amount > 30000 AND loan_amount < 800000")
+    return sorted(int(float(c)) for (c,) in rows)
+
+
+def fresh_partitions(counties):
+    """Every county file written anew; returns {county: DataNode number holding it}."""
+    hdfs_delete("/partitions")
+    for c in counties:
+        _, resp, _, _ = calc(c)
+        if resp.error or resp.source != "create":
+            raise RuntimeError(f"CalcAvgLoan {c} before the fault: {resp.source} {resp.error}")
+    return {c: datanode_of(f"/partitions/{c}.parquet") for c in counties}
+
+
+def recovery_scenario(profile, fault, n, truth):
+    """Fails DataNode n, then asks every county at once: those whose only replica was on n
+    must come back `recreate`, the others `reuse`, all equal to MariaDB's answer. Times
+    run from the moment the fault command started. Always restores the DataNode."""
+    holders = fresh_partitions(sorted(truth))
+    lost = [c for c, dn in holders.items() if dn == n]
+    kept = [c for c in holders if c not in lost]
+    log(f"recovery: {profile} profile, {fault} {n}: {len(lost)} county files on the failed node")
+    t0 = time.perf_counter()
+    cluster(fault, n)
+    fault_cmd_s = time.perf_counter() - t0
+
+    def ask(county):
+        secs, resp, _, _ = calc(county, timeout=60)
+        return county, time.perf_counter() - t0, secs, resp
+
+    try:
+        with cf.ThreadPoolExecutor(len(lost) + len(kept)) as pool:
+            replies = list(pool.map(ask, lost + kept))
+    finally:
+        cluster("restore-dn", n)
+    wrong = [c for c, _, _, r in replies if r.error or r.avg_loan != truth[c]["avg"]]
+    bad_source = [c for c, _, _, r in replies if r.source != ("recreate" if c in lost else "reuse")]
+    since_fault = sorted(t for c, t, _, _ in replies if c in lost and c not in wrong)
+    reuse_ms = sorted(s * 1000 for c, _, s, _ in replies if c in kept)
+    return {
+        "profile": profile, "fault": fault, "datanode": n, "fault_command_seconds": fault_cmd_s,
+        "lost_counties": len(lost), "kept_counties": len(kept),
+        "first_answer_s": since_fault[0] if since_fault else None,
+        "median_answer_s": median(since_fault), "worst_answer_s": since_fault[-1] if since_fault else None,
+        "reuse_during_failure_median_ms": median(reuse_ms),
+        "reuse_during_failure_worst_ms": reuse_ms[-1] if reuse_ms else None,
+        "wrong_answers": wrong, "unexpected_sources": bad_source,
+        "errors": sorted({r.error for _, _, _, r in replies if r.error})[:5],
+    }
+
+
+def run_recovery():
+    if live_datanodes() != 3:
+        raise SystemExit("need 3 live DataNodes for the recovery benchmark")
+    truth = oracle(all_counties())
+    out = {"date": dt.datetime.now().isoformat(timespec="seconds"), "counties": len(truth), "scenarios": []}
+    current = None
+    try:
+        for profile, fault, n in RECOVERY_SCENARIOS:
+            if profile != current:
+                log(f"recovery: NameNode profile {profile}")
+                cluster("restart-nn", "--profile", profile)
+                current = profile
+            s = recovery_scenario(profile, fault, n, truth)
+            log(f"recovery: {profile} {fault} {n}: first {fmt(s['first_answer_s'])} s, median "
+                f"{fmt(s['median_answer_s'])} s, worst {fmt(s['worst_answer_s'])} s over {s['lost_counties']} "
+                f"lost counties; {len(s['wrong_answers'])} wrong, {len(s['unexpected_sources'])} unexpected sources")
+            out["scenarios"].append(s)
+    finally:
+        if current != "fast":
+            cluster("restart-nn", "--profile", "fast")
+    return out
+
+
 # ------------------------------------------------------------------ 3. throughput
 
 
@@ -725,6 +813,15 @@ def evaluate(r):
         v = c.get(f"python_over_ours_{phase}")
         add(f"CalcAvgLoan {phase} 10x better than the Python way", v, v is not None and v >= t["calc_vs_python"],
             f"{v:.1f}x ({p[phase]['median_ms']:.1f} ms vs {c[phase]['median_ms']:.1f} ms)" if v else "n/a")
+    rec = r.get("recovery")
+    if rec:
+        for sc in rec["scenarios"]:
+            first, worst = sc["first_answer_s"], sc["worst_answer_s"]
+            clean = not sc["wrong_answers"] and not sc["unexpected_sources"]
+            add(f"First correct answer for a lost county within 5 s ({sc['fault']}, {sc['profile']} profile)",
+                first, clean and first is not None and first <= t["recovery_first_answer_s"],
+                f"{fmt(first)} s (median {fmt(sc['median_answer_s'])} s, worst {fmt(worst)} s over "
+                f"{sc['lost_counties']} counties)" + ("" if clean else "; WRONG ANSWERS OR SOURCES"))
     q = r.get("queue_overhead", {}).get("median_ms")
     add("The queue adds at most a few ms per job", q, q is not None and q <= t["queue_overhead_ms"],
         f"{q:.1f} ms median (max {r['queue_overhead']['max_ms']:.1f} ms)" if q is not None else "n/a")
@@ -806,7 +903,7 @@ def markdown(r, files, json_path):
     rel = lambda p: os.path.relpath(p, ROOT)  # noqa: E731
     L = []
     L.append("# Benchmarks\n")
-    L.append("Generated by `just bench` (`bench/bench.py`, then `bench/bench.py --scale 10`) from "
+    L.append("Generated by `just bench` (`bench/bench.py`, then `--scale 10` and `--recovery`) from "
              f"`{rel(json_path)}`. Re-render with `python3 bench/bench.py --render {rel(json_path)}`.\n")
     L.append(f"- Date: {r['date']}; commit {m['git_commit']}"
              + (f" (working tree had uncommitted changes in: {', '.join(sorted({p.split()[-1] for p in m['git_dirty_paths']}))})"
@@ -886,7 +983,23 @@ def markdown(r, files, json_path):
                  f"{t['errors']} | {t['client_cpu_fraction']:.0%} |")
     L.append("\nerrors: calls that failed or were not answered from `reuse`; client CPU: the load "
              "generator's CPU time / wall time (it shares the 2 cores with the server and the cluster).\n")
-    L.append("## Targets (issue 6)\n")
+    rec = r.get("recovery")
+    if rec:
+        L.append("## Recovery after a DataNode failure (`bench.py --recovery`, issue 4)\n")
+        L.append(f"Every county file is written anew ({rec['counties']} counties), one DataNode fails, and at once "
+                 "every county is asked concurrently. Seconds from the start of the fault command to each lost "
+                 "county's correct `recreate` answer (the kill command waits for the JVM to exit, ~2 s of the "
+                 "figure; a cut takes effect at once); the other counties' `reuse` latency during the failure. "
+                 f"Run {rec['date']}.\n")
+        L.append("| NameNode profile | fault | fault command s | lost counties | first s | median s | worst s | reuse during failure, median / worst ms | wrong | errors |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for sc in rec["scenarios"]:
+            L.append(f"| {sc['profile']} | {sc['fault']} dn{sc['datanode']} | {fmt(sc['fault_command_seconds'])} | {sc['lost_counties']} | "
+                     f"{fmt(sc['first_answer_s'])} | {fmt(sc['median_answer_s'])} | {fmt(sc['worst_answer_s'])} | "
+                     f"{fmt(sc['reuse_during_failure_median_ms'], '.1f')} / {fmt(sc['reuse_during_failure_worst_ms'], '.1f')} | "
+                     f"{len(sc['wrong_answers'])} | {'; '.join(sc['errors']) or '—'} |")
+        L.append("")
+    L.append("## Targets (issues 6 and 4)\n")
     L.append("| target | figure | status |\n|---|---|---|")
     for t in r["targets_status"]:
         st = "not measured" if t["met"] is None else ("met" if t["met"] else "**missed**")
@@ -900,7 +1013,8 @@ def markdown(r, files, json_path):
         L.append(r["notes"].strip() + "\n")
     L.append("## How to run\n")
     L.append("```sh\njust dev-up && just dev-serve   # the local cluster and the server\n"
-             "just bench                        # full run (~15 min with the 10x part): kills and restores DataNodes, restarts the server\n"
+             "just bench                        # full run (~25 min with the 10x and recovery parts): kills and restores DataNodes, restarts the server\n"
+             "just bench-recovery               # only the DataNode-failure recovery part (~5 min)\n"
              "just bench-quick                  # smoke variant (CI runs it through tests/test_bench_smoke.py)\n"
              "just perf-analysis                # outputs/performance_results.csv + .png through client.py\n```\n")
     return "\n".join(L)
@@ -927,6 +1041,16 @@ def latest_full(out_dir):
     return None
 
 
+def merge_into_latest_full(out_dir, key, part):
+    base = latest_full(out_dir)
+    if base:
+        r = json.loads(base.read_text())
+        r[key] = part
+        base.write_text(json.dumps(r, indent=1))
+        render(base)
+        log(f"merged into {base} and rendered BENCHMARKS.md")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke variant: 1 rep, 2 counties, no kills/restarts/10x")
@@ -939,6 +1063,8 @@ def main(argv=None):
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per throughput level")
     ap.add_argument("--python-rss-limit-mib", type=float, default=12 * 1024,
                     help="kill the Python way's export beyond this RSS (the machine has 24 GiB)")
+    ap.add_argument("--recovery", action="store_true",
+                    help="time to correct answers after DataNode failures, merged into the latest full result")
     ap.add_argument("--render", metavar="JSON", help="only rewrite BENCHMARKS.md and the plots from a result file")
     args = ap.parse_args(argv)
     out_dir = Path(args.out)
@@ -947,17 +1073,17 @@ def main(argv=None):
         render(args.render)
         return 0
     day = dt.date.today().isoformat()
+    if args.recovery:
+        rec = run_recovery()
+        (out_dir / f"{day}-recovery.json").write_text(json.dumps(rec, indent=1))
+        merge_into_latest_full(out_dir, "recovery", rec)
+        print(json.dumps(rec, indent=1))
+        return 0
     if args.scale != 1:
         args.label = args.label or f"x{args.scale}"
         x = run_10x(args)
         (out_dir / f"{day}-{args.label}.json").write_text(json.dumps(x, indent=1))
-        base = latest_full(out_dir)
-        if base:
-            r = json.loads(base.read_text())
-            r[f"scale_{args.scale}"] = x
-            base.write_text(json.dumps(r, indent=1))
-            render(base)
-            log(f"merged into {base} and rendered BENCHMARKS.md")
+        merge_into_latest_full(out_dir, f"scale_{args.scale}", x)
         print(json.dumps(x, indent=1))
         return 0
     args.label = args.label or ("quick" if args.quick else "full")
