@@ -27,10 +27,10 @@ const BATCH_ROWS: usize = 8192;
 /// A row group closes at the first county boundary after this many rows: small counties
 /// share a group, a county rarely spans two, and a county read touches little else.
 const TARGET_GROUP_ROWS: usize = 16 * 1024;
-/// Hard cap so one huge county cannot make a huge row group. The writer holds the group in
-/// progress (pages and per-column dictionaries) in memory, so this cap is what bounds the
-/// export's memory: at 32k the largest group is the same at 1x and 10x data (64k let the
-/// peak grow by a third at 10x).
+/// Hard cap so one huge county cannot make a huge row group (the writer holds the group in
+/// progress in memory). 32k rather than 64k: the largest group is then the same size at 1x
+/// and 10x data and the file a little smaller (14.2 vs 14.6 MiB); the export's peak RSS at
+/// 10x was 118 MiB with either cap, so the cap is not what grows it (see BENCHMARKS.md).
 const MAX_GROUP_ROWS: usize = 32 * 1024;
 
 #[derive(Debug, Clone)]
