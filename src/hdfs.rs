@@ -312,9 +312,39 @@ impl ParquetFile {
     }
 
     async fn range(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
+        // hdfs-native panics on a range past the end; a bad footer must give an error instead.
+        let file_len = self.reader.file_length() as u64;
+        if range.start > range.end || range.end > file_len {
+            return Err(ParquetError::General(format!(
+                "{}: byte range {range:?} is outside the file ({file_len} bytes)",
+                self.path
+            )));
+        }
         let len = (range.end - range.start) as usize;
         self.reader.read_range(range.start as usize, len).await.map_err(|e| external(&self.path, e))
     }
+}
+
+/// Ranges closer than this are fetched as one read: a row group's column chunks sit side by
+/// side, and one DataNode request for all of them beats a hundred small ones.
+const COALESCE_GAP: u64 = 256 * 1024;
+
+/// Groups `ranges` into spans to read, merging ranges that overlap or lie within `gap` of
+/// each other. Returns the spans in file order and, for each input range, the index of its span.
+fn coalesce(ranges: &[Range<u64>], gap: u64) -> (Vec<Range<u64>>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i].start);
+    let mut spans: Vec<Range<u64>> = Vec::new();
+    let mut span_of = vec![0; ranges.len()];
+    for i in order {
+        let r = &ranges[i];
+        match spans.last_mut() {
+            Some(last) if r.start <= last.end.saturating_add(gap) => last.end = last.end.max(r.end),
+            _ => spans.push(r.clone()),
+        }
+        span_of[i] = spans.len() - 1;
+    }
+    (spans, span_of)
 }
 
 /// Guess at the footer size: one read usually gets footer and page index together.
@@ -329,8 +359,17 @@ impl AsyncFileReader for ParquetFile {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        async move { futures::future::try_join_all(ranges.into_iter().map(|r| self.range(r))).await }
-            .boxed()
+        async move {
+            let (spans, span_of) = coalesce(&ranges, COALESCE_GAP);
+            let this = &*self;
+            let data = futures::future::try_join_all(spans.iter().map(|span| this.range(span.clone()))).await?;
+            Ok(ranges
+                .iter()
+                .zip(span_of)
+                .map(|(r, s)| data[s].slice((r.start - spans[s].start) as usize..(r.end - spans[s].start) as usize))
+                .collect())
+        }
+        .boxed()
     }
 
     fn get_metadata<'a>(
@@ -376,5 +415,43 @@ pub async fn bounded<T>(
     match tokio::time::timeout(limit, fut).await {
         Ok(result) => result,
         Err(_) => Err(Error::Timeout(format!("{} after {} ms", what.into(), limit.as_millis()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coalesce;
+
+    #[test]
+    fn near_ranges_share_a_span_and_far_ones_do_not() {
+        let ranges = vec![500..600, 0..100, 150..200, 10_000..10_050];
+        let (spans, span_of) = coalesce(&ranges, 100);
+        assert_eq!(spans, vec![0..200, 500..600, 10_000..10_050]);
+        assert_eq!(span_of, vec![1, 0, 0, 2]);
+    }
+
+    #[test]
+    fn overlapping_and_nested_ranges_merge() {
+        let ranges = vec![0..1000, 100..200, 900..1500, 1500..1500];
+        let (spans, span_of) = coalesce(&ranges, 0);
+        assert_eq!(spans, vec![0..1500]);
+        assert_eq!(span_of, vec![0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn every_range_lies_inside_its_span() {
+        let ranges: Vec<_> = (0..50u64).map(|i| (i * 7919 % 1000) * 300..(i * 7919 % 1000) * 300 + 250).collect();
+        for gap in [0, 64, 1 << 20] {
+            let (spans, span_of) = coalesce(&ranges, gap);
+            assert!(spans.windows(2).all(|w| w[0].end + gap < w[1].start), "spans merged as far as the gap allows");
+            for (r, s) in ranges.iter().zip(&span_of) {
+                assert!(spans[*s].start <= r.start && r.end <= spans[*s].end);
+            }
+        }
+    }
+
+    #[test]
+    fn no_ranges_no_spans() {
+        assert_eq!(coalesce(&[], 10), (vec![], vec![]));
     }
 }

@@ -213,6 +213,7 @@ impl Jobs {
         let _swap = self.export_swap.read().await;
         let generation = self.current_generation().await?;
         let big = self.big_file(generation).await?;
+        let started = Instant::now();
         let batches = match self.read_county(&big, county).await {
             Ok(batches) => batches,
             Err(e) => {
@@ -235,7 +236,10 @@ impl Jobs {
         let average = average_of(&sum, county)?;
         let path = partition_path(county);
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let read_ms = started.elapsed().as_millis() as u64;
         let (bytes, host) = self.write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches).await?;
+        let write_ms = started.elapsed().as_millis() as u64 - read_ms;
+        tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
         let hosts = vec![host];
         self.store
             .put_partition(PartitionRecord {
@@ -262,7 +266,9 @@ impl Jobs {
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<(u64, String)> {
+        let encoding = Instant::now();
         let data = encode_parquet(schema, batches, path)?;
+        tracing::debug!(path, bytes = data.len(), encode_ms = encoding.elapsed().as_millis() as u64, "county file encoded");
         let tmp = temp_path(path, &format!("{job_id}-{attempt}"));
         let mut last_error = None;
         for try_number in 1..=WRITE_TRIES {
