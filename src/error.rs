@@ -145,5 +145,6 @@ store_error_from!(
     redb::TableError,
     redb::StorageError,
     redb::CommitError,
+    redb::SetDurabilityError,
     serde_json::Error
 );

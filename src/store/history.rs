@@ -91,10 +91,12 @@ impl JobRecord {
 impl Store {
     /// Records a job the queue has accepted, unless its worker already did (it may start
     /// the moment the task is enqueued).
+    /// Lazily durable: the queue entry, committed durably just before, is what makes the job
+    /// survive a crash, and the worker records the job itself if this record was lost.
     pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
         let raw = to_json(&JobRecord::queued(id, kind, args))?;
         let id = id.to_owned();
-        self.write(move |txn| {
+        self.write_lazily(move |txn| {
             let mut table = txn.open_table(JOBS)?;
             if table.get(id.as_str())?.is_none() {
                 table.insert(id.as_str(), raw.as_str())?;

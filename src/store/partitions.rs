@@ -41,9 +41,11 @@ impl Store {
         })
     }
 
+    /// Lazily durable: the partition job's durable end-of-attempt record follows at once, and
+    /// a crash in between leaves the job unacknowledged in the queue, so it runs again.
     pub async fn put_partition(&self, record: PartitionRecord) -> Result<()> {
         let raw = to_json(&record)?;
-        self.write(move |txn| {
+        self.write_lazily(move |txn| {
             txn.open_table(PARTITIONS)?.insert(record.county, raw.as_str())?;
             Ok(())
         })
