@@ -91,6 +91,7 @@ impl JobRecord {
 impl Store {
     /// Records a job the queue has accepted, unless its worker already did (it may start
     /// the moment the task is enqueued).
+    ///
     /// Lazily durable: the queue entry, committed durably just before, is what makes the job
     /// survive a crash, and the worker records the job itself if this record was lost.
     pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
