@@ -87,10 +87,22 @@ jobs *args:
         ./target/release/lender jobs {{args}}
     fi
 
-# The full test suite against the real local cluster (starts what is not running)
+# The full test suite: against the real local cluster (starts what is not running), then the deployment in containers
 test: dev-up dev-serve
     cargo test --release --workspace --quiet
-    PYTHONPATH=.local/py python3 -m pytest -q tests
+    PYTHONPATH=.local/py python3 -m pytest -q tests --ignore=tests/test_containers.py
+    just test-containers
+
+# The Docker deployment executed with podman: build the five images, run the six containers, the contract's sequence, a DataNode container killed (dev/containers.py, docs/docker.md)
+test-containers:
+    bash dev/bootstrap.sh
+    bash dev/mysql.sh up
+    python3 dev/containers.py setup
+    PYTHONPATH=.local/py python3 -m pytest -q -s tests/test_containers.py
+
+# The deployment in containers without a Docker engine (podman): `just containers build|up|down|status`
+containers *args:
+    python3 dev/containers.py {{args}}
 
 # Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures; writes bench/results/ and BENCHMARKS.md
 bench: dev-up dev-serve
@@ -116,11 +128,11 @@ perf-analysis *args:
 
 # Build the five images with the contract's tags, in order
 rebuild:
-    docker build . -f docker/hdfs.Dockerfile -t p4-hdfs
-    docker build . -f docker/namenode.Dockerfile -t p4-nn
-    docker build . -f docker/datanode.Dockerfile -t p4-dn
-    docker build . -f docker/mysql.Dockerfile -t p4-mysql
-    docker build . -f docker/server.Dockerfile -t p4-server
+    docker build . -f Dockerfile.hdfs -t p4-hdfs
+    docker build . -f Dockerfile.namenode -t p4-nn
+    docker build . -f Dockerfile.datanode -t p4-dn
+    docker build . -f Dockerfile.mysql -t p4-mysql
+    docker build . -f Dockerfile.server -t p4-server
 
 # Start the six containers
 up:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local HDFS cluster for lender: a real Hadoop 3.3.6 HDFS with one NameNode JVM
-# and three DataNode JVMs, from jars resolved by Maven (dev/hadoop/pom.xml) into
-# .local/hadoop/lib (git-ignored). Config: docker/hadoop/conf (the one copy,
-# shared with the Docker images); daemons: docker/hadoop/start-{namenode,datanode}.sh.
+# and three DataNode JVMs, from jars resolved by Maven (docker/hadoop/pom.xml; p4-hdfs
+# built with HADOOP_SOURCE=maven resolves the same file) into .local/hadoop/lib
+# (git-ignored). Config: docker/hadoop/conf (the one copy, shared with the Docker
+# images); daemons: docker/hadoop/start-{namenode,datanode}.sh.
 #
 # Network: each DataNode runs in its own network namespace lender-dnN, linked by
 # a veth pair to the bridge lender0 (10.213.0.1/24); DataNode N is 10.213.0.(10+N)
@@ -37,7 +38,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-POM="$ROOT/dev/hadoop/pom.xml"
+POM="$ROOT/docker/hadoop/pom.xml"
 CONF="$ROOT/docker/hadoop/conf"
 START_NN="$ROOT/docker/hadoop/start-namenode.sh"
 START_DN="$ROOT/docker/hadoop/start-datanode.sh"
@@ -548,25 +549,19 @@ cmd_restart_nn() {
   log "NameNode restarted with profile $profile in $((SECONDS - t0)) s"
 }
 
+# The hdfs CLI against the local cluster: docker/hadoop/hdfs-cli.sh (p4-hdfs's `hdfs` when
+# built from Maven jars) on the local jars.
 cmd_hdfs() {
-  local sub="${1:-}" cls
+  local sub="${1:-}" gen=()
   [ $# -gt 0 ] && shift
   case "$sub" in
-    dfs) cls=org.apache.hadoop.fs.FsShell ;;
-    dfsadmin) cls=org.apache.hadoop.hdfs.tools.DFSAdmin ;;
-    fsck) cls=org.apache.hadoop.hdfs.tools.DFSck ;;
-    getconf) cls=org.apache.hadoop.hdfs.tools.GetConf ;;
-    version) cls=org.apache.hadoop.util.VersionInfo ;;
-    *) die "hdfs: use one of dfs, dfsadmin, fsck, getconf, version" ;;
+    dfs|dfsadmin|fsck|getconf) gen=(-D "fs.defaultFS=$HDFS_URL") ;;
+    version|classpath) ;;
+    *) die "hdfs: use one of dfs, dfsadmin, fsck, getconf, version, classpath" ;;
   esac
   pick_java
   jars_ok || fetch_jars
-  local gen=()
-  [ "$sub" = version ] || gen=(-D "fs.defaultFS=$HDFS_URL")
-  exec "$JAVA" -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto \
-    -Djava.net.preferIPv4Stack=true -Dhadoop.root.logger="${HADOOP_ROOT_LOGGER:-WARN,console}" \
-    -Dlog4j.configuration="file:$CONF/log4j.properties" \
-    -cp "$CONF:$LIB/*" "$cls" "${gen[@]}" "$@"
+  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$CONF" exec "$ROOT/docker/hadoop/hdfs-cli.sh" "$sub" "${gen[@]}" "$@"
 }
 
 cmd_env() {

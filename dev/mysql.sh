@@ -7,6 +7,8 @@
 #   dev/mysql.sh load [--dump PATH] force a reload of the dump
 #   dev/mysql.sh sql "QUERY"       run a query as root against CS544
 #   dev/mysql.sh env               print export lines (LENDER_MYSQL_URL, ...)
+#   dev/mysql.sh run [--dump PATH] `up` on loopback only, then mariadbd in the foreground on
+#                                  LENDER_MYSQL_BIND (a container's PID 1: tests/containers/)
 #
 # Server: mariadbd run directly (no systemd) as root, 127.0.0.1:3306, root password `abc`;
 # data dir, socket, pid and log under .local/mysql/ of the repository (git-ignored).
@@ -17,7 +19,8 @@
 # If another server already answers on the port as root/abc (e.g. the one of another checkout of
 # this repository on the same machine), `up` uses it instead of starting a second one.
 #
-# Environment: LENDER_MYSQL_PORT (default 3306), LENDER_MYSQL_BUFFER_POOL (default 256M).
+# Environment: LENDER_MYSQL_PORT (default 3306), LENDER_MYSQL_BUFFER_POOL (default 256M),
+# LENDER_MYSQL_BIND (`run` only: the address to serve on once loaded, default 0.0.0.0).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -350,6 +353,18 @@ cmd_load() {
     ensure_loaded "$dump" 1
 }
 
+# Like the MySQL image's entrypoint: load with the network closed (loopback only), so that
+# nobody reads a half-loaded table, then serve in the foreground on the bind address.
+cmd_run() {
+    cmd_up "$@"
+    local pid bind="${LENDER_MYSQL_BIND:-0.0.0.0}"
+    pid="$(server_pid)" || die "the server that \`up\` started is gone"
+    mariadb-admin --defaults-file="$CLIENT_CNF" shutdown >/dev/null 2>&1 || true
+    stop_pid "$pid"
+    say "serving on $bind:$PORT"
+    exec mariadbd --defaults-file="$CNF" --bind-address="$bind" --log-error=/dev/stderr 9>&-
+}
+
 cmd_down() {
     with_lock
     local pid
@@ -413,8 +428,9 @@ main() {
         load) cmd_load "$@" ;;
         sql) cmd_sql "$@" ;;
         env) cmd_env ;;
+        run) cmd_run "$@" ;;
         *)
-            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
             [ -z "$cmd" ] || [ "$cmd" = help ] || [ "$cmd" = -h ] || exit 2
             ;;
     esac

@@ -38,12 +38,14 @@ DOCKER = ROOT / "docker"
 
 # The contract: image tags in build order, and the Dockerfile of each.
 BUILD_ORDER = [
-    ("docker/hdfs.Dockerfile", "p4-hdfs"),
-    ("docker/namenode.Dockerfile", "p4-nn"),
-    ("docker/datanode.Dockerfile", "p4-dn"),
-    ("docker/mysql.Dockerfile", "p4-mysql"),
-    ("docker/server.Dockerfile", "p4-server"),
+    ("Dockerfile.hdfs", "p4-hdfs"),
+    ("Dockerfile.namenode", "p4-nn"),
+    ("Dockerfile.datanode", "p4-dn"),
+    ("Dockerfile.mysql", "p4-mysql"),
+    ("Dockerfile.server", "p4-server"),
 ]
+# Linted too: the container test's stand-in for p4-mysql (dev/containers.py)
+LINTED = [rel for rel, _ in BUILD_ORDER] + ["tests/containers/mariadb.Dockerfile"]
 CLIENT_PREFIX = "docker exec -it p4-server-1 python3 /client.py"
 CONTRACT_CALLS = ["DbToHdfs", "BlockLocations -f /hdma-wi-2021.parquet", "CalcAvgLoan -c 55001"]
 GiB = 1024**3
@@ -65,6 +67,7 @@ class Dockerfile:
         self.rel = rel
         self.path = ROOT / rel
         self.stages = []  # list of {"from": str, "name": str|None, "instructions": [(INSTR, args)]}
+        self.global_args = []
         logical, buf = [], ""
         for line in self.path.read_text().splitlines():
             stripped = line.strip()
@@ -83,6 +86,8 @@ class Dockerfile:
                 parts = args.split()
                 name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
                 self.stages.append({"from": parts[0], "name": name, "instructions": []})
+            elif not self.stages and instr == "ARG":
+                self.global_args.append(args.strip())  # build arguments FROM lines may use
             else:
                 assert self.stages, f"{rel}: {instr} before FROM"
                 self.stages[-1]["instructions"].append((instr, args.strip()))
@@ -232,7 +237,7 @@ def script_default(script, var):
 # ------------------------------------------------------------------------------ hadolint
 
 
-@pytest.mark.parametrize("rel", [rel for rel, _ in BUILD_ORDER])
+@pytest.mark.parametrize("rel", LINTED)
 def test_hadolint_clean(rel):
     hadolint = shutil.which("hadolint")
     if not hadolint:
@@ -244,9 +249,11 @@ def test_hadolint_clean(rel):
         f"hadolint {rel}:\n{proc.stdout}{proc.stderr}"
 
 
-def test_no_other_dockerfiles_unlinted():
-    found = sorted(str(p.relative_to(ROOT)) for p in DOCKER.glob("*Dockerfile*"))
+def test_dockerfiles_are_the_contracts_names_at_the_root_and_nowhere_else():
+    found = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("*Dockerfile*"))
     assert found == sorted(rel for rel, _ in BUILD_ORDER)
+    stray = [str(p.relative_to(ROOT)) for p in DOCKER.rglob("*") if "dockerfile" in p.name.lower()]
+    assert not stray, f"Dockerfiles under docker/ (a second copy the contract's commands never build): {stray}"
 
 
 def test_every_lint_exception_says_why():
@@ -255,7 +262,7 @@ def test_every_lint_exception_says_why():
         if re.match(r"\s*-\s*DL\d+", line):
             assert i > 0 and lines[i - 1].strip().startswith("#"), \
                 f".hadolint.yaml: no comment saying why {line.strip()} is ignored"
-    for rel, _ in BUILD_ORDER:
+    for rel in LINTED:
         flines = (ROOT / rel).read_text().splitlines()
         for i, line in enumerate(flines):
             if "hadolint ignore=" in line:
@@ -317,34 +324,56 @@ def test_readme_docker_block_is_the_docs_block():
 # ------------------------------------------------------------------------------ compose
 
 
+def interpolate(value, env):
+    """Compose's ${VAR} / ${VAR:-default} substitution, enough for our file."""
+    def sub(m):
+        name, default = m.group(1), m.group(3)
+        return env.get(name) or (default if default is not None else "")
+    return re.sub(r"\$\{(\w+)(:-([^}]*))?\}", sub, value)
+
+
 def test_compose_matches_the_reference():
+    """What the course's reference compose file fixes (issue 9), so either file runs the same way."""
     c = compose()
     assert "${PROJECT" in (ROOT / "docker-compose.yml").read_text().split("name:", 1)[1].splitlines()[0], \
         "the project name must come from ${PROJECT}"
     services = c["services"]
     assert set(services) == {"server", "mysql", "nn", "dn"}
-    want = {
-        "server": ("p4-server", None, 1, 3 * GiB),
-        "mysql": ("p4-mysql", "mysql", 1, 1 * GiB),
-        "nn": ("p4-nn", "boss", 1, 1 * GiB),
-        "dn": ("p4-dn", None, 3, 1 * GiB),
+    dockerfiles = dict((tag, rel) for rel, tag in BUILD_ORDER)
+    want = {  # service: (image suffix, hostname, replicas, memory, published ports)
+        "server": ("server", None, 1, 3 * GiB, {5000}),
+        "mysql": ("mysql", "mysql", 1, 1 * GiB, {3306}),
+        "nn": ("nn", "boss", 1, 1 * GiB, {9870}),
+        "dn": ("dn", None, 3, 1 * GiB, set()),
     }
-    for name, (image, hostname, replicas, memory) in want.items():
+    for name, (suffix, hostname, replicas, memory, ports) in want.items():
         svc = services[name]
-        assert svc["image"] == image, name
+        for project in ("p4", "other"):
+            assert interpolate(svc["image"], {"PROJECT": project}) == f"{project}-{suffix}", \
+                f"{name}: image must be ${{PROJECT}}-{suffix}"
+        build = svc.get("build")
+        assert isinstance(build, dict), f"{name}: no build section (docker compose build / up --build)"
+        assert build.get("context") == "." and build.get("dockerfile") == dockerfiles[f"p4-{suffix}"], \
+            f"{name}: builds {build}, not {dockerfiles[f'p4-{suffix}']} from the root"
         assert svc.get("hostname") == hostname, f"{name}: hostname"
         deploy = svc.get("deploy", {})
         assert deploy.get("replicas", 1) == replicas, f"{name}: replicas"
         assert to_bytes(deploy["resources"]["limits"]["memory"]) == memory, f"{name}: memory limit"
         assert "container_name" not in svc, f"{name}: container_name breaks <project>-{name}-N names"
-        assert "build" not in svc, f"{name}: images come from the contract's `docker build` commands"
+        published = {int(str(p).split(":")[-1]) for p in svc.get("ports", [])}
+        assert published == ports, f"{name}: publishes {published}, the reference {ports}"
         for dep in svc.get("depends_on", []):
             assert dep in services, f"{name} depends on unknown {dep}"
             if isinstance(svc["depends_on"], dict):
                 # a health-gated start would make `up -d` wait for (or fail on) MySQL's first load
                 assert svc["depends_on"][dep].get("condition", "service_started") == "service_started"
-        for key in ("ports", "network_mode", "volumes"):
+        for key in ("network_mode", "volumes"):
             assert key not in svc, f"{name}: {key} is not in the reference; the images must not need it"
+    env = services["mysql"]["environment"]
+    env = dict(item.split("=", 1) for item in env) if isinstance(env, list) else env
+    assert {k: str(v) for k, v in env.items()} == {"MYSQL_ROOT_PASSWORD": "abc", "MYSQL_DATABASE": "CS544"}
+    assert "boss" in services["nn"]["networks"]["default"]["aliases"], \
+        "other containers resolve the NameNode by network alias, not by its hostname"
 
 
 def test_compose_server_env_matches_config_defaults():
@@ -361,8 +390,8 @@ def test_service_addresses_agree():
     """config.rs defaults, the NameNode image, the MySQL image and the compose hostnames."""
     defaults = config_defaults()
     services = compose()["services"]
-    nn = dockerfile("docker/namenode.Dockerfile").env()
-    dn = dockerfile("docker/datanode.Dockerfile").env()
+    nn = dockerfile("Dockerfile.namenode").env()
+    dn = dockerfile("Dockerfile.datanode").env()
     assert defaults["LENDER_HDFS_URL"] == f"hdfs://{nn['HDFS_NN_HOST']}:{nn['HDFS_NN_RPC_PORT']}"
     assert defaults["LENDER_WEBHDFS_URL"] == f"http://{nn['HDFS_NN_HOST']}:{nn['HDFS_NN_HTTP_PORT']}"
     assert nn["HDFS_NN_HOST"] == dn["HDFS_NN_HOST"] == services["nn"]["hostname"] == "boss"
@@ -372,13 +401,13 @@ def test_service_addresses_agree():
         "p4-server's hdfs CLI needs fs.defaultFS=hdfs://boss:9000 in the shared core-site.xml"
     m = re.fullmatch(r"mysql://(\w+):(\w+)@([\w.-]+):(\d+)/(\w+)", defaults["LENDER_MYSQL_URL"])
     user, password, host, port, db = m.groups()
-    mysql = dockerfile("docker/mysql.Dockerfile")
+    mysql = dockerfile("Dockerfile.mysql")
     menv = mysql.env()
     assert (user, menv["MYSQL_ROOT_PASSWORD"], menv["MYSQL_DATABASE"]) == ("root", password, db)
     assert host == services["mysql"]["hostname"] and port == "3306"
     assert ("/docker-entrypoint-initdb.d/hdma-wi-2021.sql.gz"
             in [dest for _, _, dest in mysql.copies()]), "the dump is not in /docker-entrypoint-initdb.d/"
-    server = dockerfile("docker/server.Dockerfile").env()
+    server = dockerfile("Dockerfile.server").env()
     for key in server:
         if key.startswith("LENDER_"):
             assert key in defaults, f"server.Dockerfile sets {key}, which src/config.rs does not read"
@@ -388,23 +417,28 @@ def test_service_addresses_agree():
 
 
 def test_image_bases():
-    assert dockerfile("docker/hdfs.Dockerfile").final["from"] == "debian:bookworm-slim"
-    for rel in ("docker/namenode.Dockerfile", "docker/datanode.Dockerfile", "docker/server.Dockerfile"):
+    hdfs = dockerfile("Dockerfile.hdfs")
+    assert hdfs.stages[0]["from"] == "debian:bookworm-slim"
+    # Hadoop from Apache's tarball by default, or from Maven Central's jars (HADOOP_SOURCE=maven)
+    assert "HADOOP_SOURCE=apache" in hdfs.global_args
+    assert hdfs.final["from"] == "hadoop-${HADOOP_SOURCE}"
+    assert hdfs.stage("hadoop-apache")["from"] == hdfs.stage("hadoop-maven")["from"] == hdfs.stages[0]["name"]
+    for rel in ("Dockerfile.namenode", "Dockerfile.datanode", "Dockerfile.server"):
         assert dockerfile(rel).final["from"] == "p4-hdfs", f"{rel} must build on p4-hdfs"
-    assert dockerfile("docker/mysql.Dockerfile").final["from"] == "mysql:8"
+    assert dockerfile("Dockerfile.mysql").final["from"] == "mysql:8"
     # the server binary is built on the same Debian release (glibc) as p4-hdfs
-    assert dockerfile("docker/server.Dockerfile").stage("build")["from"].endswith("-bookworm")
+    assert dockerfile("Dockerfile.server").stage("build")["from"].endswith("-bookworm")
 
 
 def test_images_run_the_local_clusters_start_scripts():
     cluster = (ROOT / "dev" / "cluster.sh").read_text()
     for rel in ("docker/hadoop/start-namenode.sh", "docker/hadoop/start-datanode.sh", "docker/hadoop/conf"):
         assert rel in cluster, f"dev/cluster.sh does not use {rel}"
-    base = dockerfile("docker/hdfs.Dockerfile")
+    base = dockerfile("Dockerfile.hdfs")
     copies = base.copies()
-    assert repo_path_of(copies, base.env()["HADOOP_CONF_DIR"]).rstrip("/") == "docker/hadoop/conf"
-    for rel, script in (("docker/namenode.Dockerfile", "start-namenode.sh"),
-                        ("docker/datanode.Dockerfile", "start-datanode.sh")):
+    assert repo_path_of(copies, base.env(base.stages[0])["HADOOP_CONF_DIR"]).rstrip("/") == "docker/hadoop/conf"
+    for rel, script in (("Dockerfile.namenode", "start-namenode.sh"),
+                        ("Dockerfile.datanode", "start-datanode.sh")):
         cmd = " ".join(dockerfile(rel).cmd())
         paths = re.findall(r"/[\w./-]+\.sh", cmd)
         assert len(paths) == 1, f"{rel}: CMD should run exactly one script: {cmd}"
@@ -425,8 +459,8 @@ def test_contract_profile_and_heaps_fit_the_limits():
     assert 2 * recheck_ms / 1000 + 10 * heartbeat == 90  # the contract's ~90 s to declare a DN dead
     limits = {name: to_bytes(svc["deploy"]["resources"]["limits"]["memory"])
               for name, svc in compose()["services"].items()}
-    for rel, script, service in (("docker/namenode.Dockerfile", "start-namenode.sh", "nn"),
-                                 ("docker/datanode.Dockerfile", "start-datanode.sh", "dn")):
+    for rel, script, service in (("Dockerfile.namenode", "start-namenode.sh", "nn"),
+                                 ("Dockerfile.datanode", "start-datanode.sh", "dn")):
         env = dockerfile(rel).env()
         assert env.get("HDFS_PROFILE", script_default(script, "HDFS_PROFILE")) == "contract", rel
         heap = heap_bytes(env.get("HDFS_HEAP", script_default(script, "HDFS_HEAP")))
@@ -471,7 +505,7 @@ def test_copy_sources_exist_and_are_in_the_build_context():
 
 
 def test_server_build_stage_has_the_whole_workspace():
-    df = dockerfile("docker/server.Dockerfile")
+    df = dockerfile("Dockerfile.server")
     copied = set()
     for _, sources, _ in df.copies(df.stage("build")):
         copied.update(s.rstrip("/") for s in sources)
@@ -484,7 +518,11 @@ def test_server_build_stage_has_the_whole_workspace():
         assert (ROOT / proto).is_file() and proto.split("/")[0] in copied
     build = " ".join(df.runs(df.stage("build")))
     assert "cargo build --release --locked --bin lender" in build
-    assert [src for st, src, _ in df.copies() if st == "build"] == [["/src/target/release/lender"]]
+    # the binary comes from the stage LENDER_BINARY picks; by default the build stage above
+    assert [src for st, src, _ in df.copies() if st == "binary"] == [["/src/target/release/lender"]]
+    assert df.stage("binary-build")["from"] == "build"
+    assert "ARG LENDER_BINARY=build" in df.path.read_text(), "the default must build from source"
+    assert df.stage("binary")["from"] == "binary-${LENDER_BINARY}"
     assert df.cmd() == ["lender", "serve"]
     assert "/var/lib/lender" in " ".join(df.instructions("VOLUME")), "the job store must be on a volume"
     assert os.path.dirname(config_defaults()["LENDER_DB"]) == "/var/lib/lender"
@@ -495,20 +533,36 @@ def test_server_python_requirements_match_the_tested_ones():
         return dict(re.findall(r"^([\w-]+)==([\w.]+)", path.read_text(), re.M))
 
     image, dev = pins(DOCKER / "server" / "requirements.txt"), pins(ROOT / "requirements-dev.txt")
-    for pkg in ("grpcio", "grpcio-tools"):
+    for pkg in ("grpcio", "grpcio-tools", "pandas"):
         assert image.get(pkg) and image[pkg] == dev.get(pkg), f"{pkg}: image {image.get(pkg)} vs dev {dev.get(pkg)}"
 
 
-def test_client_needs_only_grpc_and_the_generated_modules():
-    tree = ast.parse((ROOT / "client.py").read_text())
+def imported_modules(path):
+    tree = ast.parse(path.read_text())
     modules = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(a.name.split(".")[0] for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             modules.add(node.module.split(".")[0])
-    extra = modules - set(sys.stdlib_module_names) - {"grpc", "lender_pb2", "lender_pb2_grpc"}
-    assert not extra, f"client.py imports {extra}, which p4-server does not install"
+    return modules - set(sys.stdlib_module_names)
+
+
+def image_python_modules():
+    """Top-level modules the p4-server image's python3 can import: its pip requirements + the
+    generated gRPC modules beside /client.py."""
+    import_names = {"grpcio": "grpc", "grpcio-tools": "grpc_tools", "protobuf": "google"}
+    pins = re.findall(r"^([\w-]+)==", (DOCKER / "server" / "requirements.txt").read_text(), re.M)
+    return {import_names.get(p, p) for p in pins} | {"lender_pb2", "lender_pb2_grpc"}
+
+
+@pytest.mark.parametrize("client", ["client.py", "tests/fixtures/course_client.py"])
+def test_the_image_has_what_the_clients_import(client):
+    """Ours imports grpc only; the course's also imports pandas (issue 9), which the image must have."""
+    extra = imported_modules(ROOT / client) - image_python_modules()
+    assert not extra, f"{client} imports {extra}, which p4-server does not install"
+    if client != "client.py":
+        assert "pandas" in imported_modules(ROOT / client), "the stand-in for the course's client must import pandas"
 
 
 # ------------------------------------------------------------------------------ by execution
@@ -569,9 +623,11 @@ def file_status(path):
         raise
 
 
-def test_generated_client_talks_to_the_local_server(tmp_path):
-    """What p4-server runs for `python3 /client.py ...`, built the same way, outside Docker."""
-    df = dockerfile("docker/server.Dockerfile")
+@pytest.mark.parametrize("client_file", ["client.py", "tests/fixtures/course_client.py"])
+def test_generated_client_talks_to_the_local_server(tmp_path, client_file):
+    """What p4-server runs for `python3 /client.py ...`, built the same way, outside Docker: our
+    client.py, and a client that imports pandas like the course's (copied over ours)."""
+    df = dockerfile("Dockerfile.server")
     copies = df.copies()
     gen = next(r for r in df.runs() if "gen-client.sh" in r)
     words = shlex.split(gen.split("&&")[0])
@@ -581,16 +637,18 @@ def test_generated_client_talks_to_the_local_server(tmp_path):
     assert repo_path_of(copies, "/client.py") == "client.py" and outdir == "/"
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LENDER_SERVER")}
+    # the generated modules come from tmp_path (beside client.py), never from the dev PYTHONPATH
     subprocess.run(["sh", str(ROOT / "docker/server/gen-client.sh"), str(ROOT / "proto/lender.proto"),
                     str(tmp_path)], check=True, env=env, timeout=60)
     assert {p.name for p in tmp_path.glob("*.py")} == {"lender_pb2.py", "lender_pb2_grpc.py"}
-    shutil.copy(ROOT / "client.py", tmp_path / "client.py")
+    shutil.copy(ROOT / client_file, tmp_path / "client.py")
 
     if not server_up():
         pytest.fail(f"no lender server on {SERVER}: start it with `just dev-serve` (local cluster up)")
 
     def client(*args, timeout=120):
-        proc = subprocess.run([sys.executable, "client.py", "--server", SERVER, *args], cwd=tmp_path, env=env,
+        proc = subprocess.run([sys.executable, "client.py", *args], cwd=tmp_path,
+                              env=dict(env, LENDER_SERVER=SERVER),
                               capture_output=True, text=True, timeout=timeout)
         return proc.returncode, proc.stdout.strip(), proc.stderr
 

@@ -49,9 +49,12 @@ nn_opts=(
 )
 
 formatted() { [ -f "$HDFS_NAME_DIR/current/VERSION" ]; }
+# Empties the name dir but keeps the directory itself: in the image it is a volume's mount
+# point, which cannot be removed or renamed ("Device or resource busy").
+empty_name_dir() { mkdir -p "$HDFS_NAME_DIR" && find "$HDFS_NAME_DIR" -mindepth 1 -delete; }
 
 case "$HDFS_FORMAT" in
-  force) rm -rf "$HDFS_NAME_DIR" ;;
+  force) empty_name_dir ;;
   auto|never) ;;
   *) echo "start-namenode.sh: HDFS_FORMAT must be auto, force or never (got '$HDFS_FORMAT')" >&2; exit 2 ;;
 esac
@@ -60,17 +63,18 @@ if ! formatted; then
   if [ "$HDFS_FORMAT" = never ]; then
     echo "start-namenode.sh: $HDFS_NAME_DIR is not formatted and HDFS_FORMAT=never" >&2; exit 1
   fi
-  # Format into a scratch dir and move it in place, so that an interrupted
-  # format never leaves a half-formatted name dir behind.
-  tmp="${HDFS_NAME_DIR%/}.formatting"
-  rm -rf "$tmp" "$HDFS_NAME_DIR"
-  mkdir -p "$(dirname "$HDFS_NAME_DIR")"
+  # Format into a scratch dir inside the name dir (same file system) and rename its
+  # current/ into place, so that an interrupted format never leaves a name dir that
+  # looks formatted (current/VERSION) behind.
+  empty_name_dir
+  tmp="${HDFS_NAME_DIR%/}/.formatting"
   echo "start-namenode.sh: formatting $HDFS_NAME_DIR" >&2
   "$JAVA" "${HDFS_JVM_OPTS[@]}" -Dlender.hdfs.role=namenode-format \
     org.apache.hadoop.hdfs.server.namenode.NameNode \
     "${nn_opts[@]}" -D "dfs.namenode.name.dir=file://${tmp}" \
     -format -force -nonInteractive -clusterid lender-hdfs
-  mv "$tmp" "$HDFS_NAME_DIR"
+  mv "$tmp/current" "$HDFS_NAME_DIR/current"
+  rm -rf "$tmp"
 fi
 
 echo "start-namenode.sh: NameNode profile=$HDFS_PROFILE fs.defaultFS=hdfs://${HDFS_NN_HOST}:${HDFS_NN_RPC_PORT} http=0.0.0.0:${HDFS_NN_HTTP_PORT} name.dir=$HDFS_NAME_DIR" >&2

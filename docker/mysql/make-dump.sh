@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Picks the dump that p4-mysql loads at its first start (runs in the builder stage of
-# docker/mysql.Dockerfile; works outside Docker too).
+# Dockerfile.mysql; works outside Docker too).
 #
 #   make-dump.sh DIR OUT
 #

@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+"""The Docker deployment, executed in containers on a machine without a Docker engine.
+
+Our machines have podman (Debian's) but no Docker engine and no image registry, so this runs
+the deployment with podman and substitutes only what cannot be had here, each substitution
+explicit (docs/docker.md has the table):
+
+- base image: a debootstrapped Debian bookworm (minbase), imported as debian:bookworm-slim;
+- p4-hdfs: the real Dockerfile.hdfs with `--build-arg HADOOP_SOURCE=maven` (Maven Central's
+  Hadoop 3.3.6 jars instead of Apache's tarball, which is out of reach);
+- p4-server: the real Dockerfile.server with `--build-arg LENDER_BINARY=prebuilt`: the binary
+  is built on the host (no rust image here) and handed in as the build context `prebuilt`;
+- p4-mysql: MySQL 8 cannot be pulled, so tests/containers/Dockerfile.mariadb runs Debian's
+  MariaDB with dev/mysql.sh (the local cluster's script) and the same dump, reachable as `mysql`;
+- compose: plain `podman run` calls generated from docker-compose.yml (names
+  <project>-<service>-<n>, the service name and aliases on a private network, hostnames,
+  environment, memory limits); ports are not published, so the local cluster's 5000, 3306
+  and 9870 stay free.
+
+Everything podman keeps (config, storage, the cached base image) lives in .local/containers/.
+
+    python3 dev/containers.py setup            # podman, its config, the base image
+    python3 dev/containers.py build [--client FILE]
+    python3 dev/containers.py up | down | status
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".local" / "containers"
+PROJECT = os.environ.get("PROJECT", "p4")
+BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
+BASE_TARBALL = STATE / "debian-bookworm-minbase.tar"
+SUBNET = "10.214.0.0/24"  # not the local cluster's 10.213.0.0/24
+BRIDGE_MAC = "02:42:0a:d6:00:01"
+PACKAGES = ["podman", "buildah", "runc", "netavark", "aardvark-dns", "debootstrap",
+            "fuse-overlayfs", "slirp4netns", "uidmap", "catatonit", "iptables"]
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def log(msg):
+    print(f"containers: {msg}", file=sys.stderr, flush=True)
+
+
+class Timeout(Exception):
+    pass
+
+
+def podman_env():
+    env = dict(os.environ)
+    env.update(CONTAINERS_CONF=str(STATE / "containers.conf"),
+               CONTAINERS_STORAGE_CONF=str(STATE / "storage.conf"),
+               CONTAINERS_REGISTRIES_CONF=str(STATE / "registries.conf"))
+    return env
+
+
+def podman(*args, check=True, timeout=600, capture=True):
+    proc = subprocess.run(["podman", *args], env=podman_env(), text=True, timeout=timeout,
+                          capture_output=capture)
+    if check and proc.returncode != 0:
+        out = (proc.stdout or "") + (proc.stderr or "") if capture else ""
+        raise RuntimeError(f"podman {' '.join(args[:3])} ... failed ({proc.returncode}):\n{out[-4000:]}")
+    return proc
+
+
+def wait_until(predicate, timeout, what, interval=1.0):
+    """Polls predicate() until it returns a truthy value; Timeout names what never happened."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as e:  # noqa: BLE001 - a failed probe is the same as "not yet"
+            last = e
+        time.sleep(interval)
+    raise Timeout(f"{what}: not within {timeout} s" + (f" (last error: {last})" if last else ""))
+
+
+# ------------------------------------------------------------------------------ setup
+
+
+def write_config():
+    STATE.mkdir(parents=True, exist_ok=True)
+    (STATE / "containers.conf").write_text(
+        "# podman settings for this machine (docs/docker.md, ../shared/notes/containers-podman.md)\n"
+        "[containers]\n"
+        "# the sandbox's hard nofile limit is 20000 and it cannot raise it\n"
+        'default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
+        "[engine]\n"
+        "# crun refuses these machines' hybrid cgroups; runc with cgroupfs works\n"
+        'runtime = "runc"\n'
+        'cgroup_manager = "cgroupfs"\n'
+        'events_logger = "file"\n'
+        "[network]\n"
+        'network_backend = "netavark"\n')
+    (STATE / "storage.conf").write_text(
+        "[storage]\n"
+        'driver = "overlay"\n'
+        f'graphroot = "{STATE}/storage"\n'
+        f'runroot = "{STATE}/run"\n')
+    (STATE / "registries.conf").write_text(
+        "# No registry is reachable: builds use --pull=never and local images only.\n"
+        'unqualified-search-registries = ["docker.io"]\n'
+        'short-name-mode = "permissive"\n')
+
+
+def install_packages():
+    if all(shutil.which(p) for p in ("podman", "buildah", "runc", "debootstrap", "iptables")):
+        return
+    log("installing podman and friends from Debian's packages")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES]
+    if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, capture_output=True)
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+
+
+def image_exists(name):
+    return podman("image", "exists", name, check=False).returncode == 0
+
+
+def import_base_image():
+    """debian:bookworm-slim from a debootstrapped minbase bookworm (no registry to pull from)."""
+    if image_exists(BASE_IMAGE):
+        return
+    if not BASE_TARBALL.exists():
+        rootfs = STATE / "rootfs"
+        t0 = time.monotonic()
+        log("debootstrapping Debian bookworm (minbase) for the base image (once, ~1-2 min)")
+        shutil.rmtree(rootfs, ignore_errors=True)
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR],
+                       check=True, capture_output=True, timeout=900)
+        # like the slim image: no apt lists, no caches
+        for junk in ("var/lib/apt/lists", "var/cache/apt/archives"):
+            for p in (rootfs / junk).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        tmp = BASE_TARBALL.with_suffix(".tmp")
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tmp), "."], check=True)
+        tmp.rename(BASE_TARBALL)
+        shutil.rmtree(rootfs, ignore_errors=True)
+        log(f"base rootfs ready in {time.monotonic() - t0:.0f} s")
+    with open(BASE_TARBALL, "rb") as f:
+        proc = subprocess.run(["podman", "import", "--change", 'CMD ["bash"]', "-", "localhost/debian-minbase:bookworm"],
+                              stdin=f, env=podman_env(), capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"podman import failed: {proc.stderr[-2000:]}")
+    add_host_cas()
+
+
+def host_extra_cas():
+    """The CA certificates this machine trusts beyond Debian's own (ca-certificates) set: here,
+    the TLS-intercepting egress proxy's. Without them no https download works in a build."""
+    import re
+    pem = re.compile(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.S)
+    debian = set()
+    for crt in Path("/usr/share/ca-certificates").rglob("*.crt"):
+        debian.update(pem.findall(crt.read_text(errors="replace")))
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    return [c for c in pem.findall(bundle.read_text(errors="replace")) if c not in debian] if bundle.exists() else []
+
+
+def add_host_cas():
+    """debian:bookworm-slim = the minbase import + the host's extra CAs in
+    /usr/local/share/ca-certificates/, which Debian's ca-certificates (and with it Java's
+    keystore) takes in when a Dockerfile installs it."""
+    ctx = STATE / "base-context"
+    shutil.rmtree(ctx, ignore_errors=True)
+    (ctx / "cas").mkdir(parents=True)
+    cas = host_extra_cas()
+    for i, cert in enumerate(cas):
+        (ctx / "cas" / f"host-extra-{i}.crt").write_text(cert + "\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM localhost/debian-minbase:bookworm\n"
+        "COPY cas/ /usr/local/share/ca-certificates/\n")
+    build_image(ctx / "Dockerfile", BASE_IMAGE, context=ctx)
+    log(f"base image {BASE_IMAGE}: debootstrapped bookworm + {len(cas)} host CA certificate(s)")
+
+
+def setup():
+    install_packages()
+    write_config()
+    import_base_image()
+
+
+# ------------------------------------------------------------------------------ build
+
+
+def build_image(dockerfile, tag, context=ROOT, build_args=(), build_contexts=(), timeout=1800):
+    t0 = time.monotonic()
+    args = ["build", "--format", "docker", "--pull=never", "-f", str(dockerfile), "-t", tag]
+    for arg in build_args:
+        args += ["--build-arg", arg]
+    for bc in build_contexts:
+        args += ["--build-context", bc]
+    proc = podman(*args, str(context), check=False, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {tag} from {dockerfile} failed:\n{(proc.stdout + proc.stderr)[-6000:]}")
+    log(f"built {tag} in {time.monotonic() - t0:.0f} s")
+
+
+def dump_dir():
+    """The directory holding the dump p4-mysql loads: the real one at the root, else the synthetic."""
+    real = ROOT / "hdma-wi-2021.sql.gz"
+    if real.exists():
+        return real.parent
+    synthetic = ROOT / ".local" / "data" / "hdma-wi-2021.sql.gz"
+    if not synthetic.exists():
+        raise RuntimeError(f"no dump: neither {real} nor {synthetic} (`just data` generates it)")
+    return synthetic.parent
+
+
+def course_context(client):
+    """A copy of the repository's tracked files with `client` copied over client.py, the way a
+    user copies the course's client.py over ours before building."""
+    ctx = STATE / "context-course"
+    shutil.rmtree(ctx, ignore_errors=True)
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in filter(None, files.decode().split("\0")):
+        src = ROOT / rel
+        if src.is_file():
+            (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, ctx / rel)
+    shutil.copy(client, ctx / "client.py")
+    return ctx
+
+
+def build(client=None):
+    """The five images under the contract's tags, from the root Dockerfiles (substitutions above)."""
+    binary = ROOT / "target" / "release" / "lender"
+    if not binary.exists():
+        raise RuntimeError(f"{binary} is missing: `cargo build --release` first")
+    build_image(ROOT / "Dockerfile.hdfs", "p4-hdfs", build_args=["HADOOP_SOURCE=maven"])
+    build_image(ROOT / "Dockerfile.namenode", "p4-nn")
+    build_image(ROOT / "Dockerfile.datanode", "p4-dn")
+    build_image(ROOT / "tests" / "containers" / "mariadb.Dockerfile", "p4-mysql",
+                build_contexts=[f"dump={dump_dir()}"])
+    build_server(client)
+
+
+def build_server(client=None):
+    """p4-server from the real Dockerfile.server with the host's release binary (a directory
+    of its own as the `prebuilt` context: target/release would send gigabytes)."""
+    prebuilt = STATE / "prebuilt"
+    prebuilt.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "target" / "release" / "lender", prebuilt / "lender")
+    context = course_context(client) if client else ROOT
+    build_image(context / "Dockerfile.server", "p4-server", context=context,
+                build_args=["LENDER_BINARY=prebuilt"], build_contexts=[f"prebuilt={prebuilt}"])
+
+
+# ------------------------------------------------------------------------------ run
+
+
+def network_name():
+    return f"{PROJECT}_default"
+
+
+def compose_services():
+    """[(service, spec)] of docker-compose.yml in start order (depends_on first)."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    order, seen = [], set()
+
+    def visit(name):
+        if name in seen:
+            return
+        seen.add(name)
+        deps = services[name].get("depends_on", [])
+        for dep in deps if isinstance(deps, list) else list(deps):
+            visit(dep)
+        order.append((name, services[name]))
+
+    for name in services:
+        visit(name)
+    return order
+
+
+def interpolate(value):
+    """${VAR} / ${VAR:-default} as compose does, for the image names."""
+    import re
+
+    def sub(m):
+        return os.environ.get(m.group(1)) or (m.group(3) or "")
+    return re.sub(r"\$\{(\w+)(:-([^}]*))?\}", sub, str(value))
+
+
+def run_args(service, spec, n):
+    """`podman run` arguments for replica n of a compose service."""
+    name = f"{PROJECT}-{service}-{n}"
+    args = ["run", "-d", "--name", name, "--network", network_name(), "--network-alias", service]
+    nets = spec.get("networks") or {}
+    for alias in ((nets.get("default") or {}).get("aliases") or []) if isinstance(nets, dict) else []:
+        args += ["--network-alias", alias]
+    if spec.get("hostname"):
+        args += ["--hostname", spec["hostname"]]
+    env = spec.get("environment") or {}
+    items = env.items() if isinstance(env, dict) else (e.split("=", 1) for e in env)
+    for key, value in items:
+        args += ["-e", f"{key}={value}"]
+    memory = (((spec.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory")
+    if memory:
+        args += ["--memory", str(memory)]
+    return name, args + [interpolate(spec["image"])]
+
+
+def containers():
+    """Names of this project's containers, running or not."""
+    out = podman("ps", "-a", "--filter", f"name=^{PROJECT}-", "--format", "{{.Names}}", check=False).stdout
+    return [line for line in out.split() if line.startswith(f"{PROJECT}-")]
+
+
+def pin_bridge_mac():
+    """Killing a container can change the bridge's MAC (seen in 2 of 3 runs here); the others
+    then lose the DNS server on the gateway. Pinning the bridge's MAC keeps it."""
+    info = json.loads(podman("network", "inspect", network_name()).stdout)[0]
+    bridge = info["network_interface"]
+    wait_until(lambda: subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0,
+               20, f"the network's bridge {bridge} to appear (netavark creates it with the first container)")
+    subprocess.run(["ip", "link", "set", "dev", bridge, "address", BRIDGE_MAC], check=True)
+
+
+def up():
+    """The compose file's containers on a private network, as `docker compose up -d` would."""
+    down()
+    podman("network", "create", "--subnet", SUBNET, network_name())
+    for service, spec in compose_services():
+        replicas = int((spec.get("deploy") or {}).get("replicas", 1))
+        for n in range(1, replicas + 1):
+            name, args = run_args(service, spec, n)
+            podman(*args)
+            log(f"started {name}")
+        if service == compose_services()[0][0]:
+            pin_bridge_mac()
+
+
+def down():
+    """Removes this project's containers, their anonymous volumes and the network: only what
+    up() created."""
+    names = containers()
+    if names:
+        podman("rm", "-f", "-v", "-t", "2", *names, timeout=300)
+    if podman("network", "exists", network_name(), check=False).returncode == 0:
+        podman("network", "rm", "-f", network_name())
+
+
+def status():
+    return podman("ps", "-a", "--filter", f"name=^{PROJECT}-").stdout
+
+
+def exec_in(container, *cmd, timeout=600):
+    """(returncode, stdout, stderr) of a command run in a container."""
+    proc = podman("exec", container, *cmd, check=False, timeout=timeout)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("setup", help="install podman, write its config, import the base image")
+    b = sub.add_parser("build", help="build the five images")
+    b.add_argument("--client", help="a client.py to copy over ours first (e.g. the course's)")
+    sub.add_parser("up", help="start the compose file's containers")
+    sub.add_parser("down", help="remove the containers and the network")
+    sub.add_parser("status", help="list the containers")
+    args = parser.parse_args(argv)
+    if args.cmd == "setup":
+        setup()
+    elif args.cmd == "build":
+        build(args.client)
+    elif args.cmd == "up":
+        up()
+    elif args.cmd == "down":
+        down()
+    else:
+        print(status())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The Docker deployment executed in containers (podman; dev/containers.py says what it
+substitutes and why): the five images built from the root Dockerfiles, the compose file's six
+containers on a private network, and inside p4-server-1 the contract's sequence with
+/client.py: DbToHdfs, BlockLocations, CalcAvgLoan create then reuse, `hdfs dfs -du -h`; then
+`podman kill p4-dn-1` and every county asked again, each answer checked against SQL run by the
+MariaDB client in p4-mysql-1, the counties whose file lived on the dead container answering
+`recreate`. A second deployment runs the same with a client that imports pandas like the
+course's, copied over ours before the build.
+
+Run with `just test-containers` (part of `just test`). Figures go to stdout (run with -s) and to
+.local/containers/results.json.
+"""
+import ast
+import json
+import math
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "dev"))
+import containers as deploy  # noqa: E402
+
+PROJECT = deploy.PROJECT
+SERVER = f"{PROJECT}-server-1"
+MYSQL = f"{PROJECT}-mysql-1"
+DATANODES = [f"{PROJECT}-dn-{n}" for n in (1, 2, 3)]
+EXPORT = "/hdma-wi-2021.parquet"
+MiB = 1024 * 1024
+ROWS_IN_RANGE = 426_716
+IN_RANGE = "loans.loan_amount > 30000 AND loans.loan_amount < 800000"
+JOIN = "loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id"
+RESULTS = deploy.STATE / "results.json"
+results = {}
+
+
+def record(key, value):
+    results[key] = value
+    print(f"\n[containers] {key}: {json.dumps(value)}")
+    RESULTS.write_text(json.dumps(results, indent=2))
+
+
+def sh(container, script, timeout=600):
+    rc, out, err = deploy.exec_in(container, "bash", "-c", script, timeout=timeout)
+    assert rc == 0, f"{container}: `{script[:200]}` failed ({rc}):\n{out[-3000:]}\n{err[-3000:]}"
+    return out
+
+
+def client(*args, timeout=900):
+    """python3 /client.py ARGS in p4-server-1, as the contract's `docker exec` does."""
+    return sh(SERVER, "python3 /client.py " + " ".join(map(str, args)), timeout=timeout).strip().splitlines()
+
+
+def sql(query):
+    out = sh(MYSQL, f"mariadb -h127.0.0.1 -uroot -pabc -N -B CS544 -e \"{query}\"")
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def oracle():
+    """{county: floor average} from MariaDB's own client in p4-mysql-1."""
+    rows = sql(f"SELECT loans.county_code, SUM(loans.loan_amount) DIV COUNT(*) FROM {JOIN} "
+               f"WHERE {IN_RANGE} AND loans.county_code IS NOT NULL GROUP BY loans.county_code")
+    return {int(float(c)): int(float(a)) for c, a in rows}
+
+
+def webhdfs(path, op):
+    return json.loads(sh(SERVER, f"curl -fsS 'http://boss:9870/webhdfs/v1{path}?op={op}'"))
+
+
+def hostname(container):
+    return deploy.podman("inspect", "-f", "{{.Config.Hostname}}", container).stdout.strip()
+
+
+def ask_counties(counties):
+    """{county: (avg, source, seconds)} asked one after another with /client.py."""
+    loop = ("for c in " + " ".join(map(str, counties)) + "; do t0=$EPOCHREALTIME; "
+            "out=$(python3 /client.py CalcAvgLoan -c $c | tr '\\n' ' '); "
+            "echo \"$c $t0 $EPOCHREALTIME $out\"; done")
+    answers = {}
+    for line in sh(SERVER, loop, timeout=1800).splitlines():
+        words = line.split()
+        assert len(words) == 5 and words[3].lstrip("-").isdigit(), f"unexpected answer: {line}"
+        answers[int(words[0])] = (int(words[3]), words[4], float(words[2]) - float(words[1]))
+    return answers
+
+
+def county_locations(counties):
+    """{county: set of DataNode hosts} of each county file, from BlockLocations via /client.py."""
+    loop = ("for c in " + " ".join(map(str, counties)) + "; do "
+            "echo \"$c $(python3 /client.py BlockLocations -f /partitions/$c.parquet)\"; done")
+    out = {}
+    for line in sh(SERVER, loop, timeout=900).splitlines():
+        county, _, entries = line.partition(" ")
+        out[int(county)] = set(ast.literal_eval(entries))
+    return out
+
+
+# ------------------------------------------------------------------------------ waits
+
+
+def wait_ready():
+    """Bounded waits for what the containers need before the first call, each with its own
+    message when it runs out."""
+    t0 = time.monotonic()
+    for name in [SERVER, MYSQL, f"{PROJECT}-nn-1", *DATANODES]:
+        deploy.wait_until(lambda n=name: deploy.podman("inspect", "-f", "{{.State.Running}}", n,
+                                                       check=False).stdout.strip() == "true",
+                          30, f"container {name} running")
+    deploy.wait_until(lambda: deploy.exec_in(SERVER, "getent", "hosts", "boss", "mysql")[0] == 0,
+                      60, "names `boss` and `mysql` resolving in p4-server-1 (the network's DNS)")
+
+    def live_datanodes():
+        rc, out, _ = deploy.exec_in(SERVER, "curl", "-fsS", "http://boss:9870/jmx?qry=Hadoop:service=NameNode,"
+                                    "name=FSNamesystemState", timeout=20)
+        return rc == 0 and json.loads(out)["beans"][0]["NumLiveDataNodes"] == 3
+
+    deploy.wait_until(live_datanodes, 240, "the NameNode (boss:9870) reporting 3 live DataNodes", interval=2)
+    deploy.wait_until(lambda: deploy.exec_in(MYSQL, "mariadb", "-hmysql", "-uroot", "-pabc", "CS544", "-e",
+                                             "SELECT 1 FROM loans LIMIT 1", timeout=20)[0] == 0,
+                      900, "MariaDB in p4-mysql-1 serving the loaded dump as `mysql`", interval=3)
+    deploy.wait_until(lambda: deploy.exec_in(SERVER, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5000")[0] == 0,
+                      60, "the lender server listening on 5000 in p4-server-1")
+    return time.monotonic() - t0
+
+
+@pytest.fixture(scope="module")
+def system():
+    t0 = time.monotonic()
+    deploy.setup()
+    deploy.build()
+    record("build_seconds", round(time.monotonic() - t0))
+    record("image_sizes", image_sizes())
+    deploy.up()
+    record("ready_seconds", round(wait_ready()))
+    yield
+    deploy.down()
+
+
+def image_sizes():
+    out = deploy.podman("images", "--format", "{{.Repository}}:{{.Tag}} {{.Size}}").stdout
+    return {line.split()[0].split("/")[-1]: " ".join(line.split()[1:]) for line in out.splitlines()
+            if re.search(r"/p4-\w+:latest", line)}
+
+
+# ------------------------------------------------------------------------------ the contract's sequence
+
+
+def test_db_to_hdfs(system):
+    t0 = time.monotonic()
+    status = "\n".join(client("DbToHdfs"))
+    record("db_to_hdfs", {"seconds": round(time.monotonic() - t0, 1), "status": status})
+    assert not status.startswith("error"), status
+    assert f"{ROWS_IN_RANGE:,}" in status or str(ROWS_IN_RANGE) in status, status
+    st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
+    assert (st["replication"], st["blockSize"]) == (2, MiB), st
+
+
+def test_block_locations_spread_over_three_datanode_containers(system):
+    out = client("BlockLocations", "-f", EXPORT)
+    entries = ast.literal_eval(out[-1])
+    record("block_locations", entries)
+    st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
+    blocks = math.ceil(st["length"] / st["blockSize"])
+    assert set(entries) == {hostname(dn) for dn in DATANODES}, \
+        f"{entries}: not the three DataNode containers' hostnames"
+    assert sum(entries.values()) == 2 * blocks, f"{entries}: not 2 replicas of each of {blocks} blocks"
+
+
+def test_calc_avg_loan_create_then_reuse(system):
+    want = oracle()[55001]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "create"]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
+
+
+def test_hdfs_cli_du(system):
+    out = sh(SERVER, f"hdfs dfs -du -h {EXPORT}").strip()
+    record("du_h", out)
+    m = re.fullmatch(rf"([\d.]+ \w?)\s+([\d.]+ \w?)\s+{re.escape(EXPORT)}", out)
+    assert m, out
+    st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
+    size = float(m.group(1).split()[0]) * {"K": 1024, "M": MiB, "G": MiB * 1024}.get(m.group(1).split()[-1], 1)
+    assert abs(size - st["length"]) / st["length"] < 0.01, (out, st["length"])
+
+
+def test_kill_a_datanode_container_every_county_answers(system):
+    want = oracle()
+    counties = sorted(want)
+    first = ask_counties(counties)  # every county file exists afterwards
+    wrong = {c: a for c, a in first.items() if a[0] != want[c] or a[1] not in ("create", "reuse")}
+    assert not wrong, f"before the kill: {wrong}"
+    where = county_locations(counties)
+    dead = hostname(DATANODES[0])
+    lost = sorted(c for c, hosts in where.items() if hosts == {dead})
+    assert lost, f"no county file on {DATANODES[0]} ({dead}): {where}"
+
+    t_kill = time.monotonic()
+    deploy.podman("kill", DATANODES[0])
+    after = ask_counties(counties)
+    total = time.monotonic() - t_kill
+    wrong = {c: (a[0], want[c]) for c, a in after.items() if a[0] != want[c]}
+    sources = {c: a[1] for c, a in after.items()}
+    recreate_times = sorted(after[c][2] for c in lost)
+    record("after_kill", {
+        "killed": DATANODES[0], "hostname": dead, "counties": len(counties), "lost": len(lost),
+        "recreate_seconds_first_median_worst": [round(recreate_times[0], 2),
+                                                round(recreate_times[len(lost) // 2], 2),
+                                                round(recreate_times[-1], 2)],
+        "reuse_seconds_median": round(sorted(a[2] for c, a in after.items() if c not in lost)[
+            (len(counties) - len(lost)) // 2], 2),
+        "all_counties_seconds": round(total, 1), "wrong": len(wrong)})
+    assert not wrong, f"answers differ from the SQL oracle after the kill: {wrong}"
+    assert {c for c, s in sources.items() if s == "recreate"} == set(lost), sources
+    assert all(s == "reuse" for c, s in sources.items() if c not in lost), sources
+    entries = ast.literal_eval(client("BlockLocations", "-f", EXPORT)[-1])
+    assert entries, "BlockLocations of the big file after the kill"
+
+
+# ------------------------------------------------------------------------------ the course's client
+
+
+def test_course_client_copied_over_ours(system):
+    """A fresh deployment whose p4-server was built with a client.py that imports pandas like
+    the course's (tests/fixtures/course_client.py copied over client.py), unchanged: it talks to
+    server:5000."""
+    deploy.build_server(client=ROOT / "tests" / "fixtures" / "course_client.py")
+    deploy.up()
+    wait_ready()
+    assert "import pandas" in sh(SERVER, "cat /client.py")
+    status = "\n".join(client("DbToHdfs"))
+    assert not status.startswith("error") and str(ROWS_IN_RANGE) in status.replace(",", ""), status
+    entries = ast.literal_eval(client("BlockLocations", "-f", EXPORT)[-1])
+    assert set(entries) == {hostname(dn) for dn in DATANODES}, entries
+    want = oracle()[55001]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "create"]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
+    holder = county_locations([55001])[55001]
+    victim = next(dn for dn in DATANODES if hostname(dn) in holder)
+    deploy.podman("kill", victim)
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "recreate"]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
+    record("course_client", {"killed": victim, "block_locations": entries})
