@@ -22,10 +22,12 @@ Everything podman keeps (config, storage, the cached base image) lives in .local
     python3 dev/containers.py setup            # podman, its config, the base image
     python3 dev/containers.py build [--client FILE]
     python3 dev/containers.py up | down | status
+    python3 dev/containers.py podman exec p4-server-1 python3 /client.py CalcAvgLoan -c 55001
 """
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -345,13 +347,45 @@ def up():
 
 
 def down():
-    """Removes this project's containers, their anonymous volumes and the network: only what
-    up() created."""
+    """Removes this project's containers, their anonymous volumes, the network and the firewall
+    chains netavark made for it: only what up() created."""
     names = containers()
     if names:
         podman("rm", "-f", "-v", "-t", "2", *names, timeout=300)
     if podman("network", "exists", network_name(), check=False).returncode == 0:
         podman("network", "rm", "-f", network_name())
+    remove_netavark_chains()
+
+
+def netavark_rules():
+    """iptables-save lines (filter and nat) that netavark made: its chains and the jumps to them."""
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout if shutil.which("iptables-save") else ""
+    return [line for line in out.splitlines() if "NETAVARK" in line]
+
+
+def remove_netavark_chains():
+    """netavark leaves its (empty) chains and the jumps to them behind once its last network is
+    gone. When no other podman network is in use, remove them, and the `ip filter` / `ip nat`
+    tables themselves if nothing else has rules there, so the machine is left as found."""
+    others = [n for n in podman("network", "ls", "--format", "{{.Name}}", check=False).stdout.split()
+              if n != "podman"]
+    if others or not netavark_rules():
+        return
+    for table in ("filter", "nat"):
+        save = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True).stdout
+        for line in save.splitlines():
+            if line.startswith("-A ") and "NETAVARK" in line and not line.split()[1].startswith("NETAVARK"):
+                subprocess.run(["iptables", "-t", table, "-D", *shlex.split(line)[1:]], capture_output=True)
+        for line in save.splitlines():
+            if line.startswith(":NETAVARK"):
+                chain = line[1:].split()[0]
+                subprocess.run(["iptables", "-t", table, "-F", chain], capture_output=True)
+        for line in save.splitlines():
+            if line.startswith(":NETAVARK"):
+                subprocess.run(["iptables", "-t", table, "-X", line[1:].split()[0]], capture_output=True)
+        rest = subprocess.run(["iptables-save", "-t", table], capture_output=True, text=True).stdout
+        if not any(line.startswith("-A ") for line in rest.splitlines()):
+            subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)
 
 
 def status():
@@ -373,15 +407,21 @@ def main(argv=None):
     sub.add_parser("up", help="start the compose file's containers")
     sub.add_parser("down", help="remove the containers and the network")
     sub.add_parser("status", help="list the containers")
+    pm = sub.add_parser("podman", help="any podman command with this project's podman settings")
+    pm.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    if args.cmd == "setup":
-        setup()
-    elif args.cmd == "build":
+    if args.cmd in ("setup", "build", "up"):
+        setup()  # idempotent: seconds once done
+    if args.cmd == "build":
         build(args.client)
     elif args.cmd == "up":
         up()
     elif args.cmd == "down":
         down()
+    elif args.cmd == "setup":
+        pass
+    elif args.cmd == "podman":
+        sys.exit(subprocess.run(["podman", *args.args], env=podman_env()).returncode)
     else:
         print(status())
 

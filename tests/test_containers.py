@@ -126,8 +126,25 @@ def wait_ready():
     return time.monotonic() - t0
 
 
+def local_cluster_network():
+    """The local cluster's network pieces (bridge lender0, the DataNode namespaces, their
+    addresses and nftables), which the container test must leave exactly as they were."""
+    import subprocess
+
+    def run(*cmd):
+        return subprocess.run(cmd, capture_output=True, text=True).stdout
+    namespaces = sorted(line.split()[0] for line in run("ip", "netns", "list").splitlines()
+                        if line.startswith("lender-"))
+    state = {"links": sorted(line for line in run("ip", "-br", "addr").splitlines() if line.startswith("lender")),
+             "namespaces": namespaces}
+    for ns in namespaces:
+        state[ns] = run("ip", "netns", "exec", ns, "nft", "list", "ruleset")
+    return state
+
+
 @pytest.fixture(scope="module")
 def system():
+    before = local_cluster_network()
     t0 = time.monotonic()
     deploy.setup()
     deploy.build()
@@ -135,7 +152,7 @@ def system():
     record("image_sizes", image_sizes())
     deploy.up()
     record("ready_seconds", round(wait_ready()))
-    yield
+    yield before
     deploy.down()
 
 
@@ -242,3 +259,15 @@ def test_course_client_copied_over_ours(system):
     assert client("CalcAvgLoan", "-c", 55001) == [str(want), "recreate"]
     assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
     record("course_client", {"killed": victim, "block_locations": entries})
+
+
+# ------------------------------------------------------------------------------ clean-up
+
+
+def test_teardown_removes_what_it_made_and_nothing_else(system):
+    deploy.down()
+    assert deploy.containers() == [], "containers left behind"
+    assert deploy.podman("network", "exists", deploy.network_name(), check=False).returncode != 0
+    assert deploy.podman("volume", "ls", "-q").stdout.strip() == "", "anonymous volumes left behind"
+    assert deploy.netavark_rules() == [], "netavark's firewall chains left behind"
+    assert local_cluster_network() == system, "the local cluster's bridge, namespaces or nftables changed"
