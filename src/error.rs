@@ -70,19 +70,31 @@ pub enum Error {
 
 impl Error {
     pub fn hdfs(context: impl Into<String>, source: hdfs_native::HdfsError) -> Self {
-        Error::Hdfs { context: context.into(), source }
+        Error::Hdfs {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn mysql(context: impl Into<String>, source: mysql_async::Error) -> Self {
-        Error::MySql { context: context.into(), source }
+        Error::MySql {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn parquet(context: impl Into<String>, source: parquet::errors::ParquetError) -> Self {
-        Error::Parquet { context: context.into(), source }
+        Error::Parquet {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn arrow(context: impl Into<String>, source: arrow::error::ArrowError) -> Self {
-        Error::Arrow { context: context.into(), source }
+        Error::Arrow {
+            context: context.into(),
+            source,
+        }
     }
 
     pub fn store(e: impl std::fmt::Display) -> Self {
@@ -108,7 +120,9 @@ impl Error {
             Error::NotFound(_) => true,
             Error::Hdfs { source, .. } => match source {
                 hdfs_native::HdfsError::FileNotFound(_) => true,
-                hdfs_native::HdfsError::RPCError(class, _) => class.ends_with("FileNotFoundException"),
+                hdfs_native::HdfsError::RPCError(class, _) => {
+                    class.ends_with("FileNotFoundException")
+                }
                 _ => false,
             },
             _ => false,

@@ -10,9 +10,7 @@ use futures::{FutureExt, future::BoxFuture};
 use hdfs_native::{Client, ClientBuilder, WriteOptions, client::FileStatus, file::FileReader};
 use parquet::{
     arrow::{
-        AsyncArrowWriter,
-        arrow_reader::ArrowReaderOptions,
-        async_reader::AsyncFileReader,
+        AsyncArrowWriter, arrow_reader::ArrowReaderOptions, async_reader::AsyncFileReader,
         async_writer::AsyncFileWriter,
     },
     errors::ParquetError,
@@ -61,7 +59,9 @@ impl Hdfs {
             ])
             .build()
             .map_err(|e| Error::hdfs(format!("connecting to {}", config.hdfs_url), e))?;
-        Ok(Hdfs { client: Arc::new(client) })
+        Ok(Hdfs {
+            client: Arc::new(client),
+        })
     }
 
     /// File status, or `None` when the path does not exist.
@@ -97,12 +97,20 @@ impl Hdfs {
     /// Removes leftovers of writes that never finished: temporary files older than
     /// `started_ms` (when this process started) belong to a previous, stopped process.
     pub async fn clean_temporaries(&self, started_ms: u64) -> Result<usize> {
-        let entries = match namenode(format!("listing {TMP_DIR}"), self.client.list_status(TMP_DIR, false)).await? {
+        let entries = match namenode(
+            format!("listing {TMP_DIR}"),
+            self.client.list_status(TMP_DIR, false),
+        )
+        .await?
+        {
             Ok(entries) => entries,
             Err(hdfs_native::HdfsError::FileNotFound(_)) => return Ok(0),
             Err(e) => return Err(Error::hdfs(format!("listing {TMP_DIR}"), e)),
         };
-        let stale: Vec<_> = entries.iter().filter(|e| e.modification_time < started_ms).collect();
+        let stale: Vec<_> = entries
+            .iter()
+            .filter(|e| e.modification_time < started_ms)
+            .collect();
         for entry in &stale {
             self.delete(&entry.path).await?;
         }
@@ -124,8 +132,15 @@ impl Hdfs {
         S: futures::Stream<Item = Result<RecordBatch>> + Send,
     {
         let tmp = temp_path(target.path, job_id);
-        match self.write_parquet_to(&tmp, target.replication, schema, layout, batches).await {
-            Ok(written) => Ok(Staged { tmp, path: target.path.to_owned(), written }),
+        match self
+            .write_parquet_to(&tmp, target.replication, schema, layout, batches)
+            .await
+        {
+            Ok(written) => Ok(Staged {
+                tmp,
+                path: target.path.to_owned(),
+                written,
+            }),
             Err(e) => {
                 self.remove_quietly(&tmp).await;
                 Err(e)
@@ -146,17 +161,27 @@ impl Hdfs {
     {
         use futures::StreamExt;
         let cluster_column = match layout.cluster_by {
-            Some(name) => Some(schema.index_of(name).map_err(|e| Error::arrow(format!("clustering {path}"), e))?),
+            Some(name) => Some(
+                schema
+                    .index_of(name)
+                    .map_err(|e| Error::arrow(format!("clustering {path}"), e))?,
+            ),
             None => None,
         };
         let options = WriteOptions::default()
             .replication(replication)
             .block_size(BLOCK_SIZE)
             .create_parent(true);
-        let file = namenode(format!("creating {path}"), self.client.create(path, options))
-            .await?
-            .map_err(|e| Error::hdfs(format!("creating {path}"), e))?;
-        let sink = HdfsWriter { file, path: path.to_owned() };
+        let file = namenode(
+            format!("creating {path}"),
+            self.client.create(path, options),
+        )
+        .await?
+        .map_err(|e| Error::hdfs(format!("creating {path}"), e))?;
+        let sink = HdfsWriter {
+            file,
+            path: path.to_owned(),
+        };
         let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
             .map_err(|e| Error::parquet(format!("starting {path}"), e))?;
         let parquet_err = |e| Error::parquet(format!("writing {path}"), e);
@@ -174,29 +199,47 @@ impl Hdfs {
             // enough, so that a county sits in as few row groups as possible.
             for run in runs_of(batch.column(column))? {
                 let first = batch.column(column).slice(run.start, 1);
-                let new_key = last_key.as_ref().is_none_or(|last| !same_value(last, &first));
+                let new_key = last_key
+                    .as_ref()
+                    .is_none_or(|last| !same_value(last, &first));
                 if new_key && writer.in_progress_rows() >= layout.target_group_rows {
                     writer.flush().await.map_err(parquet_err)?;
                 }
-                writer.write(&batch.slice(run.start, run.len())).await.map_err(parquet_err)?;
+                writer
+                    .write(&batch.slice(run.start, run.len()))
+                    .await
+                    .map_err(parquet_err)?;
                 last_key = Some(batch.column(column).slice(run.end - 1, 1));
             }
         }
         let bytes = writer.bytes_written() as u64;
-        writer.close().await.map_err(|e| Error::parquet(format!("closing {path}"), e))?;
+        writer
+            .close()
+            .await
+            .map_err(|e| Error::parquet(format!("closing {path}"), e))?;
         Ok(Written { rows, bytes })
     }
 
     /// Renames a complete temporary file over its final path (creating the directory).
     pub async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
-        if let Some(parent) = path.rsplit_once('/').map(|(dir, _)| dir).filter(|d| !d.is_empty()) {
-            namenode(format!("creating directory {parent}"), self.client.mkdirs(parent, 0o755, true))
-                .await?
-                .map_err(|e| Error::hdfs(format!("creating directory {parent}"), e))?;
-        }
-        namenode(format!("renaming {tmp} to {path}"), self.client.rename(tmp, path, true))
+        if let Some(parent) = path
+            .rsplit_once('/')
+            .map(|(dir, _)| dir)
+            .filter(|d| !d.is_empty())
+        {
+            namenode(
+                format!("creating directory {parent}"),
+                self.client.mkdirs(parent, 0o755, true),
+            )
             .await?
-            .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
+            .map_err(|e| Error::hdfs(format!("creating directory {parent}"), e))?;
+        }
+        namenode(
+            format!("renaming {tmp} to {path}"),
+            self.client.rename(tmp, path, true),
+        )
+        .await?
+        .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
     }
 
     pub async fn remove_quietly(&self, path: &str) {
@@ -208,7 +251,10 @@ impl Hdfs {
     /// Opens a file and reads its Parquet footer (one ranged request in the common case).
     /// The reader can be kept: it remembers DataNodes that failed it, so later reads go
     /// straight to the other replica instead of waiting on a dead node again.
-    pub async fn open_parquet(&self, path: &str) -> Result<(Arc<FileReader>, Arc<ParquetMetaData>)> {
+    pub async fn open_parquet(
+        &self,
+        path: &str,
+    ) -> Result<(Arc<FileReader>, Arc<ParquetMetaData>)> {
         let reader = Arc::new(self.open(path).await?);
         let mut parquet = ParquetFile::new(reader, path);
         let metadata = parquet.get_metadata(None).await.map_err(|e| match e {
@@ -279,7 +325,11 @@ struct HdfsWriter {
 impl AsyncFileWriter for HdfsWriter {
     fn write(&mut self, bs: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
         async move {
-            self.file.write_bytes(bs).await.map(|_| ()).map_err(|e| external(&self.path, e))
+            self.file
+                .write_bytes(bs)
+                .await
+                .map(|_| ())
+                .map_err(|e| external(&self.path, e))
         }
         .boxed()
     }
@@ -303,7 +353,11 @@ pub struct ParquetFile {
 
 impl ParquetFile {
     pub fn new(reader: Arc<FileReader>, path: &str) -> Self {
-        ParquetFile { reader, path: path.to_owned(), metadata: None }
+        ParquetFile {
+            reader,
+            path: path.to_owned(),
+            metadata: None,
+        }
     }
 
     pub fn with_metadata(mut self, metadata: Arc<ParquetMetaData>) -> Self {
@@ -321,7 +375,10 @@ impl ParquetFile {
             )));
         }
         let len = (range.end - range.start) as usize;
-        self.reader.read_range(range.start as usize, len).await.map_err(|e| external(&self.path, e))
+        self.reader
+            .read_range(range.start as usize, len)
+            .await
+            .map_err(|e| external(&self.path, e))
     }
 }
 
@@ -362,11 +419,17 @@ impl AsyncFileReader for ParquetFile {
         async move {
             let (spans, span_of) = coalesce(&ranges, COALESCE_GAP);
             let this = &*self;
-            let data = futures::future::try_join_all(spans.iter().map(|span| this.range(span.clone()))).await?;
+            let data =
+                futures::future::try_join_all(spans.iter().map(|span| this.range(span.clone())))
+                    .await?;
             Ok(ranges
                 .iter()
                 .zip(span_of)
-                .map(|(r, s)| data[s].slice((r.start - spans[s].start) as usize..(r.end - spans[s].start) as usize))
+                .map(|(r, s)| {
+                    data[s].slice(
+                        (r.start - spans[s].start) as usize..(r.end - spans[s].start) as usize,
+                    )
+                })
                 .collect())
         }
         .boxed()
@@ -398,12 +461,14 @@ impl AsyncFileReader for ParquetFile {
 const NAMENODE_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn namenode<T>(what: String, fut: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(NAMENODE_TIMEOUT, fut).await.map_err(|_| {
-        Error::Unavailable(format!(
-            "HDFS NameNode did not answer within {} s ({what})",
-            NAMENODE_TIMEOUT.as_secs()
-        ))
-    })
+    tokio::time::timeout(NAMENODE_TIMEOUT, fut)
+        .await
+        .map_err(|_| {
+            Error::Unavailable(format!(
+                "HDFS NameNode did not answer within {} s ({what})",
+                NAMENODE_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 /// Bounds one HDFS operation in time, turning a hang into a clear error.
@@ -414,7 +479,11 @@ pub async fn bounded<T>(
 ) -> Result<T> {
     match tokio::time::timeout(limit, fut).await {
         Ok(result) => result,
-        Err(_) => Err(Error::Timeout(format!("{} after {} ms", what.into(), limit.as_millis()))),
+        Err(_) => Err(Error::Timeout(format!(
+            "{} after {} ms",
+            what.into(),
+            limit.as_millis()
+        ))),
     }
 }
 
@@ -440,10 +509,15 @@ mod tests {
 
     #[test]
     fn every_range_lies_inside_its_span() {
-        let ranges: Vec<_> = (0..50u64).map(|i| (i * 7919 % 1000) * 300..(i * 7919 % 1000) * 300 + 250).collect();
+        let ranges: Vec<_> = (0..50u64)
+            .map(|i| (i * 7919 % 1000) * 300..(i * 7919 % 1000) * 300 + 250)
+            .collect();
         for gap in [0, 64, 1 << 20] {
             let (spans, span_of) = coalesce(&ranges, gap);
-            assert!(spans.windows(2).all(|w| w[0].end + gap < w[1].start), "spans merged as far as the gap allows");
+            assert!(
+                spans.windows(2).all(|w| w[0].end + gap < w[1].start),
+                "spans merged as far as the gap allows"
+            );
             for (r, s) in ranges.iter().zip(&span_of) {
                 assert!(spans[*s].start <= r.start && r.end <= spans[*s].end);
             }

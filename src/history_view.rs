@@ -10,7 +10,11 @@ pub fn render(jobs: &[JobRecord]) -> String {
     }
     let mut out = String::new();
     for job in jobs {
-        let total: u64 = job.attempts.iter().filter_map(AttemptRecord::duration_ms).sum();
+        let total: u64 = job
+            .attempts
+            .iter()
+            .filter_map(AttemptRecord::duration_ms)
+            .sum();
         let _ = writeln!(
             out,
             "{}  {:<9}  {:<34}  {:<9}  attempts={}  {}  {}",
@@ -29,10 +33,23 @@ pub fn render(jobs: &[JobRecord]) -> String {
                 attempt.number,
                 format!("{:?}", attempt.outcome).to_lowercase(),
                 format_time(attempt.started_ms),
-                attempt.duration_ms().map(format_ms).unwrap_or_else(|| "-".into()),
-                attempt.rows.map(|r| format!("  rows={r}")).unwrap_or_default(),
-                attempt.bytes.map(|b| format!("  bytes={b}")).unwrap_or_default(),
-                attempt.error.as_deref().map(|e| format!("  error: {e}")).unwrap_or_default(),
+                attempt
+                    .duration_ms()
+                    .map(format_ms)
+                    .unwrap_or_else(|| "-".into()),
+                attempt
+                    .rows
+                    .map(|r| format!("  rows={r}"))
+                    .unwrap_or_default(),
+                attempt
+                    .bytes
+                    .map(|b| format!("  bytes={b}"))
+                    .unwrap_or_default(),
+                attempt
+                    .error
+                    .as_deref()
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default(),
             );
         }
         let _ = writeln!(out, "    id {}", job.id);
@@ -41,7 +58,11 @@ pub fn render(jobs: &[JobRecord]) -> String {
 }
 
 fn format_ms(ms: u64) -> String {
-    if ms < 1000 { format!("{ms} ms") } else { format!("{:.1} s", ms as f64 / 1000.0) }
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 /// Epoch milliseconds as `YYYY-MM-DD HH:MM:SS` UTC.
@@ -49,7 +70,12 @@ pub fn format_time(ms: u64) -> String {
     let secs = ms / 1000;
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Inverse of days-from-civil (Howard Hinnant's algorithm).

@@ -12,7 +12,9 @@ use arrow::{
     },
     datatypes::{DataType, Schema},
 };
-use parquet::{arrow::arrow_reader::statistics::StatisticsConverter, file::metadata::ParquetMetaData};
+use parquet::{
+    arrow::arrow_reader::statistics::StatisticsConverter, file::metadata::ParquetMetaData,
+};
 
 use crate::error::{Error, Result};
 
@@ -51,13 +53,17 @@ pub fn row_groups_for_county(
     let mins = converter
         .row_group_mins(groups.clone())
         .map_err(|e| Error::parquet("row group minimums", e))?;
-    let maxes = converter.row_group_maxes(groups).map_err(|e| Error::parquet("row group maximums", e))?;
+    let maxes = converter
+        .row_group_maxes(groups)
+        .map_err(|e| Error::parquet("row group maximums", e))?;
     let scalar = county_scalar(county, mins.data_type())?;
     let arrow_err = |e| Error::arrow("pruning row groups", e);
     let above_min = cmp::lt_eq(&mins, &scalar).map_err(arrow_err)?;
     let below_max = cmp::gt_eq(&maxes, &scalar).map_err(arrow_err)?;
     let admits = and_kleene(&above_min, &below_max).map_err(arrow_err)?;
-    Ok((0..admits.len()).filter(|&i| admits.is_null(i) || admits.value(i)).collect())
+    Ok((0..admits.len())
+        .filter(|&i| admits.is_null(i) || admits.value(i))
+        .collect())
 }
 
 /// Running sum and count of loan amounts, exact: amounts become scaled integers (decimals
@@ -82,13 +88,17 @@ impl LoanSum {
             _ => 6,
         };
         if self.count > 0 && scale != self.scale {
-            return Err(Error::InvalidInput(format!("{AMOUNT_COLUMN} changed type mid-file")));
+            return Err(Error::InvalidInput(format!(
+                "{AMOUNT_COLUMN} changed type mid-file"
+            )));
         }
         self.scale = scale;
         let scaled = cast(column, &DataType::Decimal128(38, scale))
             .map_err(|e| Error::arrow(format!("{AMOUNT_COLUMN} as a decimal"), e))?;
         let Some(values) = scaled.as_any().downcast_ref::<Decimal128Array>() else {
-            return Err(Error::InvalidInput(format!("{AMOUNT_COLUMN} is not numeric")));
+            return Err(Error::InvalidInput(format!(
+                "{AMOUNT_COLUMN} is not numeric"
+            )));
         };
         for value in values.iter().flatten() {
             self.sum += value;
@@ -129,7 +139,8 @@ mod tests {
     #[test]
     fn average_is_the_exact_floor() {
         let mut sum = LoanSum::default();
-        sum.add(&(Arc::new(Int32Array::from(vec![Some(10), None, Some(11)])) as ArrayRef)).unwrap();
+        sum.add(&(Arc::new(Int32Array::from(vec![Some(10), None, Some(11)])) as ArrayRef))
+            .unwrap();
         assert_eq!((sum.count(), sum.average()), (2, Some(10)));
 
         let mut sum = LoanSum::default();
@@ -139,7 +150,9 @@ mod tests {
         assert_eq!(sum.average(), Some(125000));
 
         let mut sum = LoanSum::default();
-        let decimals = Decimal128Array::from(vec![10_5, 20_0]).with_precision_and_scale(10, 1).unwrap();
+        let decimals = Decimal128Array::from(vec![10_5, 20_0])
+            .with_precision_and_scale(10, 1)
+            .unwrap();
         sum.add(&(Arc::new(decimals) as ArrayRef)).unwrap();
         assert_eq!(sum.average(), Some(15)); // (10.5 + 20.0) / 2 = 15.25
         assert_eq!(LoanSum::default().average(), None);
@@ -147,21 +160,46 @@ mod tests {
 
     #[test]
     fn prunes_row_groups_by_county_statistics() {
-        let schema = Arc::new(Schema::new(vec![Field::new(COUNTY_COLUMN, DataType::Int32, true)]));
-        let props = WriterProperties::builder().set_max_row_group_row_count(Some(2)).build();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            COUNTY_COLUMN,
+            DataType::Int32,
+            true,
+        )]));
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build();
         let mut buf = Vec::new();
         let mut writer = ArrowWriter::try_new(&mut buf, schema.clone(), Some(props)).unwrap();
         let counties = Int32Array::from(vec![55001, 55001, 55003, 55005, 55009, 55011]);
-        writer.write(&RecordBatch::try_new(schema.clone(), vec![Arc::new(counties)]).unwrap()).unwrap();
+        writer
+            .write(&RecordBatch::try_new(schema.clone(), vec![Arc::new(counties)]).unwrap())
+            .unwrap();
         writer.close().unwrap();
         let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&bytes::Bytes::from(buf))
             .unwrap();
         assert_eq!(metadata.num_row_groups(), 3, "{metadata:?}");
-        assert_eq!(row_groups_for_county(&metadata, &schema, 55001).unwrap(), [0]);
-        assert_eq!(row_groups_for_county(&metadata, &schema, 55005).unwrap(), [1]);
-        assert_eq!(row_groups_for_county(&metadata, &schema, 55009).unwrap(), [2]);
-        assert!(row_groups_for_county(&metadata, &schema, 55007).unwrap().is_empty());
-        assert!(row_groups_for_county(&metadata, &schema, 56001).unwrap().is_empty());
+        assert_eq!(
+            row_groups_for_county(&metadata, &schema, 55001).unwrap(),
+            [0]
+        );
+        assert_eq!(
+            row_groups_for_county(&metadata, &schema, 55005).unwrap(),
+            [1]
+        );
+        assert_eq!(
+            row_groups_for_county(&metadata, &schema, 55009).unwrap(),
+            [2]
+        );
+        assert!(
+            row_groups_for_county(&metadata, &schema, 55007)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            row_groups_for_county(&metadata, &schema, 56001)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -5,7 +5,10 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 use lender::{
     api::{
         LenderServer, LenderService,
-        admin::{AdminServer, AdminService, proto::{JobsRequest, admin_client::AdminClient}},
+        admin::{
+            AdminServer, AdminService,
+            proto::{JobsRequest, admin_client::AdminClient},
+        },
     },
     config::Config,
     history_view,
@@ -19,7 +22,9 @@ const USAGE: &str = "usage: lender serve | lender jobs [--limit N] [--json]";
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("LENDER_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("LENDER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -40,7 +45,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let addr = config.listen.parse().map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+    let addr = config
+        .listen
+        .parse()
+        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
     tracing::info!(
         %addr,
         mysql = %config.mysql_url.split('@').next_back().unwrap_or(""),
@@ -51,7 +59,8 @@ async fn serve(config: Config) -> Result<(), String> {
     );
     let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
     let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
@@ -86,7 +95,10 @@ async fn jobs(config: Config, args: &[String]) -> Result<(), String> {
         None => jobs_from_file(&config, limit).await?,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?
+        );
     } else {
         print!("{}", history_view::render(&records));
     }
@@ -97,9 +109,14 @@ async fn jobs(config: Config, args: &[String]) -> Result<(), String> {
 async fn jobs_from_server(config: &Config, limit: u32) -> Option<Vec<JobRecord>> {
     let port = config.listen.rsplit_once(':').map_or("5000", |(_, p)| p);
     let url = format!("http://127.0.0.1:{port}");
-    let endpoint = tonic::transport::Endpoint::from_shared(url).ok()?.connect_timeout(Duration::from_secs(1));
+    let endpoint = tonic::transport::Endpoint::from_shared(url)
+        .ok()?
+        .connect_timeout(Duration::from_secs(1));
     let channel = endpoint.connect().await.ok()?;
-    let reply = AdminClient::new(channel).jobs(JobsRequest { limit }).await.ok()?;
+    let reply = AdminClient::new(channel)
+        .jobs(JobsRequest { limit })
+        .await
+        .ok()?;
     serde_json::from_str(&reply.into_inner().jobs_json).ok()
 }
 
@@ -109,7 +126,10 @@ async fn jobs_from_file(config: &Config, limit: u32) -> Result<Vec<JobRecord>, S
         return Ok(vec![]);
     }
     let store = Store::open(&config.db_path).await.map_err(|e| {
-        format!("{e} (is a server running with this database but not listening on {}?)", config.listen)
+        format!(
+            "{e} (is a server running with this database but not listening on {}?)",
+            config.listen
+        )
     })?;
     let store = Arc::new(store);
     store.jobs(limit as usize).map_err(|e| e.to_string())

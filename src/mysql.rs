@@ -53,7 +53,8 @@ impl MySql {
         let mut delay = Duration::from_millis(500);
         let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
         loop {
-            let attempt = tokio::time::timeout(Duration::from_secs(10), Conn::new(self.opts.clone()));
+            let attempt =
+                tokio::time::timeout(Duration::from_secs(10), Conn::new(self.opts.clone()));
             let error = match attempt.await {
                 Ok(Ok(conn)) => return Ok(conn),
                 Ok(Err(e)) => e.to_string(),
@@ -104,8 +105,10 @@ impl MySql {
     /// Runs a query returning one integer (used by tests and diagnostics).
     pub async fn query_count(&self, sql: &str) -> Result<i64> {
         let mut conn = self.connect().await?;
-        let value: Option<i64> =
-            conn.query_first(sql).await.map_err(|e| Error::mysql(format!("running {sql}"), e))?;
+        let value: Option<i64> = conn
+            .query_first(sql)
+            .await
+            .map_err(|e| Error::mysql(format!("running {sql}"), e))?;
         let _ = conn.disconnect().await;
         Ok(value.unwrap_or_default())
     }
@@ -121,7 +124,10 @@ async fn pump(
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) -> Result<()> {
     let context = "streaming the export query";
-    let mut result = conn.exec_iter(query, ()).await.map_err(|e| Error::mysql(context, e))?;
+    let mut result = conn
+        .exec_iter(query, ())
+        .await
+        .map_err(|e| Error::mysql(context, e))?;
     let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
     let schema = schema_of(&columns);
     if let Some(sender) = schema_tx.take() {
@@ -164,15 +170,23 @@ fn arrow_type(column: &Column) -> DataType {
         MYSQL_TYPE_FLOAT => DataType::Float32,
         MYSQL_TYPE_DOUBLE => DataType::Float64,
         MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
-            let (precision, scale) = decimal_shape(column.column_length(), column.decimals(), unsigned);
+            let (precision, scale) =
+                decimal_shape(column.column_length(), column.decimals(), unsigned);
             DataType::Decimal128(precision, scale)
         }
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => DataType::Date32,
-        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 | MYSQL_TYPE_TIMESTAMP
+        MYSQL_TYPE_DATETIME
+        | MYSQL_TYPE_DATETIME2
+        | MYSQL_TYPE_TIMESTAMP
         | MYSQL_TYPE_TIMESTAMP2 => DataType::Timestamp(TimeUnit::Microsecond, None),
         MYSQL_TYPE_BIT | MYSQL_TYPE_GEOMETRY => DataType::Binary,
-        MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB
-        | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_STRING | MYSQL_TYPE_VARCHAR
+        MYSQL_TYPE_TINY_BLOB
+        | MYSQL_TYPE_MEDIUM_BLOB
+        | MYSQL_TYPE_LONG_BLOB
+        | MYSQL_TYPE_BLOB
+        | MYSQL_TYPE_VAR_STRING
+        | MYSQL_TYPE_STRING
+        | MYSQL_TYPE_VARCHAR
             if column.character_set() == BINARY_CHARSET =>
         {
             DataType::Binary
@@ -212,8 +226,16 @@ enum ColumnBuilder {
 
 impl BatchBuilder {
     fn new(schema: SchemaRef, capacity: usize) -> Self {
-        let columns = schema.fields().iter().map(|f| ColumnBuilder::new(f.data_type(), capacity)).collect();
-        BatchBuilder { schema, columns, rows: 0 }
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| ColumnBuilder::new(f.data_type(), capacity))
+            .collect();
+        BatchBuilder {
+            schema,
+            columns,
+            rows: 0,
+        }
     }
 
     fn len(&self) -> usize {
@@ -252,11 +274,14 @@ impl ColumnBuilder {
             DataType::Float32 => Self::Float32(Float32Builder::with_capacity(capacity)),
             DataType::Float64 => Self::Float64(Float64Builder::with_capacity(capacity)),
             DataType::Decimal128(p, s) => Self::Decimal(
-                Decimal128Builder::with_capacity(capacity).with_data_type(DataType::Decimal128(*p, *s)),
+                Decimal128Builder::with_capacity(capacity)
+                    .with_data_type(DataType::Decimal128(*p, *s)),
                 *s,
             ),
             DataType::Date32 => Self::Date(Date32Builder::with_capacity(capacity)),
-            DataType::Timestamp(_, _) => Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity)),
+            DataType::Timestamp(_, _) => {
+                Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity))
+            }
             DataType::Binary => Self::Binary(BinaryBuilder::with_capacity(capacity, capacity * 8)),
             _ => Self::Utf8(StringBuilder::with_capacity(capacity, capacity * 8)),
         }
@@ -268,7 +293,9 @@ impl ColumnBuilder {
             return Ok(());
         }
         match self {
-            Self::Int32(b) => b.append_value(i32::try_from(as_i64(&value)?).map_err(|e| e.to_string())?),
+            Self::Int32(b) => {
+                b.append_value(i32::try_from(as_i64(&value)?).map_err(|e| e.to_string())?)
+            }
             Self::Int64(b) => b.append_value(as_i64(&value)?),
             Self::UInt64(b) => b.append_value(as_u64(&value)?),
             Self::Float32(b) => b.append_value(as_f64(&value)? as f32),
@@ -374,16 +401,24 @@ pub fn parse_decimal(text: &str, scale: i8) -> std::result::Result<i128, String>
     }
     let scale = scale.max(0) as usize;
     let mut value: i128 = 0;
-    for c in int_part.chars().chain(frac_part.chars().chain(std::iter::repeat('0')).take(scale)) {
+    for c in int_part
+        .chars()
+        .chain(frac_part.chars().chain(std::iter::repeat('0')).take(scale))
+    {
         let digit = c.to_digit(10).ok_or_else(bad)?;
-        value = value.checked_mul(10).and_then(|v| v.checked_add(i128::from(digit))).ok_or_else(bad)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(digit)))
+            .ok_or_else(bad)?;
     }
     Ok(if negative { -value } else { value })
 }
 
 fn days_since_epoch(value: &Value) -> std::result::Result<i32, String> {
     match value {
-        Value::Date(y, m, d, ..) => Ok(civil_days(i64::from(*y), i64::from(*m), i64::from(*d)) as i32),
+        Value::Date(y, m, d, ..) => {
+            Ok(civil_days(i64::from(*y), i64::from(*m), i64::from(*d)) as i32)
+        }
         other => Err(format!("{other:?} is not a date")),
     }
 }

@@ -77,7 +77,10 @@ impl WebHdfs {
                 .timeout(Duration::from_secs(30))
                 .redirect(redirects)
                 .build()
-                .map_err(|e| Error::WebHdfs { context: "building HTTP client".into(), message: e.to_string() })
+                .map_err(|e| Error::WebHdfs {
+                    context: "building HTTP client".into(),
+                    message: e.to_string(),
+                })
         };
         Ok(WebHdfs {
             http: build(reqwest::redirect::Policy::default())?,
@@ -90,7 +93,9 @@ impl WebHdfs {
     pub async fn blocks_per_host(&self, path: &str) -> Result<BTreeMap<String, i32>> {
         let blocks = self.block_locations(path).await?;
         if blocks.is_empty() && self.is_directory(path).await? {
-            return Err(Error::InvalidInput(format!("{path} is a directory, not a file")));
+            return Err(Error::InvalidInput(format!(
+                "{path} is a directory, not a file"
+            )));
         }
         Ok(count_per_host(&blocks))
     }
@@ -109,22 +114,29 @@ impl WebHdfs {
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str, op: &str) -> Result<T> {
         let url = self.op_url(path, op)?;
         let context = || format!("{op} {path}");
-        let response = self.http.get(url).send().await.map_err(|e| Error::WebHdfs {
-            context: context(),
-            message: format!("NameNode at {} unreachable: {e}", self.base),
-        })?;
-        let status = response.status();
-        let body = response
-            .bytes()
+        let response = self
+            .http
+            .get(url)
+            .send()
             .await
-            .map_err(|e| Error::WebHdfs { context: context(), message: e.to_string() })?;
+            .map_err(|e| Error::WebHdfs {
+                context: context(),
+                message: format!("NameNode at {} unreachable: {e}", self.base),
+            })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| Error::WebHdfs {
+            context: context(),
+            message: e.to_string(),
+        })?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| Error::WebHdfs {
                 context: context(),
                 message: format!("unexpected reply: {e}"),
             });
         }
-        let remote = serde_json::from_slice::<RemoteExceptionReply>(&body).ok().map(|r| r.exception);
+        let remote = serde_json::from_slice::<RemoteExceptionReply>(&body)
+            .ok()
+            .map(|r| r.exception);
         Err(match (status, remote) {
             (_, Some(remote)) if remote.message.starts_with("Path is not a file") => {
                 Error::InvalidInput(format!("{path} is a directory, not a file"))
@@ -137,7 +149,10 @@ impl WebHdfs {
                 context: context(),
                 message: format!("{}: {}", remote.exception, remote.message),
             },
-            (status, None) => Error::WebHdfs { context: context(), message: format!("HTTP {status}") },
+            (status, None) => Error::WebHdfs {
+                context: context(),
+                message: format!("HTTP {status}"),
+            },
         })
     }
 
@@ -163,38 +178,67 @@ impl WebHdfs {
             .append_pair("blocksize", &block_size.to_string());
         if !exclude.is_empty() {
             let addresses = self.transfer_addresses().await.unwrap_or_default();
-            let excluded: Vec<&str> =
-                exclude.iter().map(|h| addresses.get(h).map_or(h.as_str(), String::as_str)).collect();
-            url.query_pairs_mut().append_pair("excludedatanodes", &excluded.join(","));
+            let excluded: Vec<&str> = exclude
+                .iter()
+                .map(|h| addresses.get(h).map_or(h.as_str(), String::as_str))
+                .collect();
+            url.query_pairs_mut()
+                .append_pair("excludedatanodes", &excluded.join(","));
         }
         let context = || format!("CREATE {path}");
-        let fail = |message: String| Error::WebHdfs { context: context(), message };
-        let reply = self.no_redirect.put(url).send().await.map_err(|e| fail(format!("NameNode unreachable: {e}")))?;
+        let fail = |message: String| Error::WebHdfs {
+            context: context(),
+            message,
+        };
+        let reply = self
+            .no_redirect
+            .put(url)
+            .send()
+            .await
+            .map_err(|e| fail(format!("NameNode unreachable: {e}")))?;
         let location = reply
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
             .and_then(|l| Url::parse(l).ok())
-            .ok_or_else(|| fail(format!("NameNode answered {} without choosing a DataNode", reply.status())))?;
+            .ok_or_else(|| {
+                fail(format!(
+                    "NameNode answered {} without choosing a DataNode",
+                    reply.status()
+                ))
+            })?;
         let host = location.host_str().unwrap_or_default().to_owned();
-        let put = tokio::time::timeout(connect_timeout, self.no_redirect.put(location).body(data).send());
+        let put = tokio::time::timeout(
+            connect_timeout,
+            self.no_redirect.put(location).body(data).send(),
+        );
         let reply = match put.await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) if e.is_connect() => {
-                return Err(Error::DataNode { host, message: format!("{}: {e}", context()) });
+                return Err(Error::DataNode {
+                    host,
+                    message: format!("{}: {e}", context()),
+                });
             }
             Ok(Err(e)) => return Err(fail(format!("writing through DataNode {host}: {e}"))),
             Err(_) => {
                 return Err(Error::DataNode {
                     host,
-                    message: format!("{}: no answer within {} ms", context(), connect_timeout.as_millis()),
+                    message: format!(
+                        "{}: no answer within {} ms",
+                        context(),
+                        connect_timeout.as_millis()
+                    ),
                 });
             }
         };
         if reply.status() != StatusCode::CREATED {
             let status = reply.status();
             let body = reply.text().await.unwrap_or_default();
-            return Err(fail(format!("DataNode {host} answered {status}: {}", shorten(&body))));
+            return Err(fail(format!(
+                "DataNode {host} answered {status}: {}",
+                shorten(&body)
+            )));
         }
         Ok(host)
     }
@@ -204,7 +248,8 @@ impl WebHdfs {
         let mut addresses = std::collections::HashMap::new();
         for bean in self.namenode_info().await? {
             for nodes in [bean.live_nodes, bean.dead_nodes] {
-                let nodes: BTreeMap<String, NodeInfo> = serde_json::from_str(&nodes).unwrap_or_default();
+                let nodes: BTreeMap<String, NodeInfo> =
+                    serde_json::from_str(&nodes).unwrap_or_default();
                 for (name, info) in nodes {
                     if let Some(addr) = info.xferaddr {
                         addresses.insert(host_of(&name).to_owned(), addr);
@@ -262,9 +307,13 @@ impl WebHdfs {
     pub async fn silent_datanodes(&self) -> Result<std::collections::HashSet<String>> {
         let mut down = std::collections::HashSet::new();
         for bean in self.namenode_info().await? {
-            let live: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.live_nodes).unwrap_or_default();
-            let dead: BTreeMap<String, NodeInfo> = serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
-            let silent = live.into_iter().filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
+            let live: BTreeMap<String, NodeInfo> =
+                serde_json::from_str(&bean.live_nodes).unwrap_or_default();
+            let dead: BTreeMap<String, NodeInfo> =
+                serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
+            let silent = live
+                .into_iter()
+                .filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
             for (name, _) in silent.chain(dead) {
                 down.insert(host_of(&name).to_owned());
             }
@@ -278,7 +327,10 @@ impl WebHdfs {
         let mut url = self.base.clone();
         url.set_path("/jmx");
         url.set_query(Some("qry=Hadoop:service=NameNode,name=NameNodeInfo"));
-        let fail = |message: String| Error::WebHdfs { context: "NameNode JMX".into(), message };
+        let fail = |message: String| Error::WebHdfs {
+            context: "NameNode JMX".into(),
+            message,
+        };
         let reply: JmxReply = self
             .http
             .get(url)
@@ -300,7 +352,12 @@ fn host_of(node: &str) -> &str {
 
 /// Rejects paths HDFS would misread or that are not absolute, before any request is sent.
 pub fn validate_path(path: &str) -> Result<()> {
-    let reject = |why: &str| Err(Error::InvalidInput(format!("invalid path {:?}: {why}", shorten(path))));
+    let reject = |why: &str| {
+        Err(Error::InvalidInput(format!(
+            "invalid path {:?}: {why}",
+            shorten(path)
+        )))
+    };
     if path.is_empty() {
         return reject("empty; give an absolute HDFS path such as /hdma-wi-2021.parquet");
     }
@@ -308,12 +365,21 @@ pub fn validate_path(path: &str) -> Result<()> {
         return reject("not absolute; HDFS paths start with /");
     }
     if path.len() > MAX_PATH_LEN {
-        return reject(&format!("{} bytes long, the limit is {MAX_PATH_LEN}", path.len()));
+        return reject(&format!(
+            "{} bytes long, the limit is {MAX_PATH_LEN}",
+            path.len()
+        ));
     }
-    if path.chars().any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER) {
+    if path
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
         return reject("contains control or undecodable characters");
     }
-    if path.split('/').any(|s| s == "." || s == ".." || s.contains(':')) {
+    if path
+        .split('/')
+        .any(|s| s == "." || s == ".." || s.contains(':'))
+    {
         return reject("'.', '..' and ':' are not allowed in HDFS path components");
     }
     Ok(())
@@ -323,7 +389,10 @@ fn shorten(path: &str) -> String {
     if path.len() <= 80 {
         return path.to_owned();
     }
-    let cut = (0..=80).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    let cut = (0..=80)
+        .rev()
+        .find(|&i| path.is_char_boundary(i))
+        .unwrap_or(0);
     format!("{}...", &path[..cut])
 }
 
@@ -346,17 +415,32 @@ mod tests {
             names: vec![],
         };
         let counts = count_per_host(&[block(&["a", "b"]), block(&["b", "c"]), block(&["a", "b"])]);
-        assert_eq!(counts, BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 1)]));
+        assert_eq!(
+            counts,
+            BTreeMap::from([("a".into(), 2), ("b".into(), 3), ("c".into(), 1)])
+        );
     }
 
     #[test]
     fn rejects_bad_paths_with_a_reason() {
-        for bad in ["", "relative/path", "/../etc/passwd", "/a/./b", "/a\u{0}b", "/a\u{fffd}"] {
+        for bad in [
+            "",
+            "relative/path",
+            "/../etc/passwd",
+            "/a/./b",
+            "/a\u{0}b",
+            "/a\u{fffd}",
+        ] {
             let err = validate_path(bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid path"), "{bad:?}: {err}");
         }
         let long = format!("/{}", "x".repeat(10_000));
-        assert!(validate_path(&long).unwrap_err().to_string().contains("limit"));
+        assert!(
+            validate_path(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("limit")
+        );
         assert!(validate_path("/hdma-wi-2021.parquet").is_ok());
         assert!(validate_path("/partitions/55001.parquet").is_ok());
     }
@@ -365,6 +449,9 @@ mod tests {
     fn builds_encoded_urls() {
         let w = WebHdfs::new("http://boss:9870").unwrap();
         let url = w.op_url("/dir/a b.parquet", "GETFILESTATUS").unwrap();
-        assert_eq!(url.as_str(), "http://boss:9870/webhdfs/v1/dir/a%20b.parquet?op=GETFILESTATUS");
+        assert_eq!(
+            url.as_str(),
+            "http://boss:9870/webhdfs/v1/dir/a%20b.parquet?op=GETFILESTATUS"
+        );
     }
 }

@@ -15,7 +15,10 @@ pub fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
         "apportion needs finite non-negative weights, not all zero: {weights:?}"
     );
     let scale = (1u64 << 48) as f64;
-    let iw: Vec<u128> = weights.iter().map(|w| (w / wmax * scale).round() as u128).collect();
+    let iw: Vec<u128> = weights
+        .iter()
+        .map(|w| (w / wmax * scale).round() as u128)
+        .collect();
     let wsum: u128 = iw.iter().sum();
     let mut parts: Vec<u64> = Vec::with_capacity(iw.len());
     let mut rems: Vec<(u128, usize)> = Vec::with_capacity(iw.len());
@@ -56,7 +59,10 @@ mod tests {
     fn proportional_within_one() {
         let w = [389_217.0, 30_496.0, 24_551.0, 3_103.0];
         assert_eq!(apportion(447_367, &w), vec![389_217, 30_496, 24_551, 3_103]);
-        assert_eq!(apportion(4_473_670, &w), vec![3_892_170, 304_960, 245_510, 31_030]);
+        assert_eq!(
+            apportion(4_473_670, &w),
+            vec![3_892_170, 304_960, 245_510, 31_030]
+        );
         let w = [1.0, 1.0, 1.0];
         // 10 / 3: one extra to the lowest index
         assert_eq!(apportion(10, &w), vec![4, 3, 3]);

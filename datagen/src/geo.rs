@@ -98,15 +98,15 @@ pub const NULL_COUNTY_SHARE: f64 = 0.0062;
 /// Activity relative to population for the other counties (second homes up north, commuter growth).
 fn activity_multiplier(fips: u16) -> f64 {
     match fips {
-        125 => 1.7,                               // Vilas
-        29 | 113 => 1.6,                          // Door, Sawyer
-        85 | 13 | 37 | 1 | 51 => 1.45,            // Oneida, Burnett, Florence, Adams, Iron
-        7 | 129 | 77 | 137 | 47 | 41 => 1.3,      // Bayfield, Washburn, Marquette, Waushara, Green Lake, Forest
-        109 => 1.3,                               // St. Croix
-        127 | 95 | 57 | 99 => 1.15,               // Walworth, Polk, Juneau, Price
-        89 | 93 => 1.1,                           // Ozaukee, Pierce
-        63 | 35 | 97 => 0.9,                      // college towns
-        78 => 0.5,                                // Menominee (mostly tribal trust land)
+        125 => 1.7,                          // Vilas
+        29 | 113 => 1.6,                     // Door, Sawyer
+        85 | 13 | 37 | 1 | 51 => 1.45,       // Oneida, Burnett, Florence, Adams, Iron
+        7 | 129 | 77 | 137 | 47 | 41 => 1.3, // Bayfield, Washburn, Marquette, Waushara, Green Lake, Forest
+        109 => 1.3,                          // St. Croix
+        127 | 95 | 57 | 99 => 1.15,          // Walworth, Polk, Juneau, Price
+        89 | 93 => 1.1,                      // Ozaukee, Pierce
+        63 | 35 | 97 => 0.9,                 // college towns
+        78 => 0.5,                           // Menominee (mostly tribal trust land)
         _ => 1.0,
     }
 }
@@ -256,21 +256,33 @@ fn make_tracts(rng: &mut Rng, fips: u16, pop_k: f64, msa: u32) -> (Vec<Tract>, V
             tracts.push(make_tract(rng, fips, tract6, mmean, mspread));
             i += 1;
         }
-        base += if rural_numbering { 1 } else { 1 + (rng.below(100) < 35) as i64 * rng.range(1, 9) };
+        base += if rural_numbering {
+            1
+        } else {
+            1 + (rng.below(100) < 35) as i64 * rng.range(1, 9)
+        };
     }
     for t in &tracts {
         // applications follow owner-occupied housing, with lumpy local variation
-        let w = t.owner_occupied as f64 * (0.45 + rng.f64() * 1.1) * (t.income_pct_x100 as f64 / 10_000.0).sqrt();
+        let w = t.owner_occupied as f64
+            * (0.45 + rng.f64() * 1.1)
+            * (t.income_pct_x100 as f64 / 10_000.0).sqrt();
         weights.push(w.max(1.0));
     }
     (tracts, weights)
 }
 
 fn make_tract(rng: &mut Rng, fips: u16, tract6: i64, mmean: f64, mspread: f64) -> Tract {
-    let population = (4_100.0 + 1_300.0 * rng.normalish()).round().clamp(600.0, 9_800.0) as i64;
+    let population = (4_100.0 + 1_300.0 * rng.normalish())
+        .round()
+        .clamp(600.0, 9_800.0) as i64;
     let minority = if fips == 79 {
         // Milwaukee: strongly bimodal
-        if rng.chance(0.42) { 65.0 + 30.0 * rng.f64() } else { 8.0 + 32.0 * rng.f64() * rng.f64() + 4.0 * rng.normalish() }
+        if rng.chance(0.42) {
+            65.0 + 30.0 * rng.f64()
+        } else {
+            8.0 + 32.0 * rng.f64() * rng.f64() + 4.0 * rng.normalish()
+        }
     } else {
         let x = mmean + mspread * rng.normalish();
         if x < 1.0 { 0.5 + rng.f64() * 2.5 } else { x }
@@ -282,7 +294,8 @@ fn make_tract(rng: &mut Rng, fips: u16, tract6: i64, mmean: f64, mspread: f64) -
     let income_pct_x100 = (inc * 100.0).round() as i64;
     let own_share = (0.16 + 0.0016 * inc + 0.05 * rng.normalish()).clamp(0.05, 0.5);
     let owner_occupied = (population as f64 * own_share).round() as i64;
-    let one_to_four = (population as f64 * (0.36 + 0.07 * rng.normalish()).clamp(0.12, 0.6)).round() as i64;
+    let one_to_four =
+        (population as f64 * (0.36 + 0.07 * rng.normalish()).clamp(0.12, 0.6)).round() as i64;
     let median_age = (46.0 + 14.0 * rng.normalish()).round().clamp(4.0, 76.0) as i64;
     Tract {
         code: format!("55{:03}{:06}", fips, tract6),

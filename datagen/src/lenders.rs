@@ -1,7 +1,7 @@
 //! A synthetic pool of reporting institutions (LEIs) with a skewed volume distribution.
 
 use crate::geo::County;
-use crate::rng::{pow_det, Dist, Rng};
+use crate::rng::{Dist, Rng, pow_det};
 
 pub const N_LENDERS: usize = 640;
 
@@ -67,8 +67,14 @@ pub fn lei_is_valid(lei: &str) -> bool {
     }
     let mut rem: u32 = 0;
     for ch in lei.chars() {
-        let Some(v) = ch.to_digit(36) else { return false };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        let Some(v) = ch.to_digit(36) else {
+            return false;
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -139,7 +145,11 @@ pub fn build_pool(seed: u64, counties: &[County]) -> Pool {
             Kind::NationalBank => 0.25 + 0.45 * rng.f64(),
             Kind::RegionalBank => 0.02 + 0.15 * rng.f64(),
             Kind::Nonbank => {
-                if rng.chance(0.25) { 0.3 + 0.5 * rng.f64() } else { 0.01 * rng.f64() }
+                if rng.chance(0.25) {
+                    0.3 + 0.5 * rng.f64()
+                } else {
+                    0.01 * rng.f64()
+                }
             }
             _ => 0.004 * rng.f64(),
         };
@@ -151,7 +161,11 @@ pub fn build_pool(seed: u64, counties: &[County]) -> Pool {
         } + 0.18 * rng.normalish();
         let broker_share = match kind {
             Kind::Nonbank => {
-                if rng.chance(0.35) { 0.5 + 0.45 * rng.f64() } else { 0.03 * rng.f64() }
+                if rng.chance(0.35) {
+                    0.5 + 0.45 * rng.f64()
+                } else {
+                    0.03 * rng.f64()
+                }
             }
             Kind::NationalBank => 0.1 * rng.f64(),
             _ => 0.02 * rng.f64(),
@@ -180,7 +194,13 @@ pub fn build_pool(seed: u64, counties: &[County]) -> Pool {
             fees: {
                 let mut f = [0.0; 3];
                 for x in f.iter_mut() {
-                    *x = if rng.chance(0.08) { 0.0 } else { 395.0 + 100.0 * rng.below(17) as f64 + if rng.chance(0.2) { 50.0 } else { 0.0 } };
+                    *x = if rng.chance(0.08) {
+                        0.0
+                    } else {
+                        395.0
+                            + 100.0 * rng.below(17) as f64
+                            + if rng.chance(0.2) { 50.0 } else { 0.0 }
+                    };
                 }
                 f
             },
@@ -204,7 +224,11 @@ pub fn build_pool(seed: u64, counties: &[County]) -> Pool {
                     } else {
                         let hits = l.home.iter().filter(|&&h| h == ci).count() as f64;
                         // regional banks reach a bit beyond their branches
-                        let spill = if l.kind == Kind::RegionalBank { 0.05 * counties[ci].share } else { 0.0 };
+                        let spill = if l.kind == Kind::RegionalBank {
+                            0.05 * counties[ci].share
+                        } else {
+                            0.0
+                        };
                         hits / l.home.len() as f64 + spill
                     };
                     let appetite = match (l.kind, t) {
@@ -227,7 +251,10 @@ pub fn build_pool(seed: u64, counties: &[County]) -> Pool {
         let arr: [Dist; 4] = per_type.try_into().expect("four loan types");
         by_county_type.push(arr);
     }
-    Pool { lenders, by_county_type }
+    Pool {
+        lenders,
+        by_county_type,
+    }
 }
 
 #[cfg(test)]

@@ -39,8 +39,15 @@ fn usage() -> ! {
 }
 
 fn parse_args() -> Args {
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("datagen sits in the repository");
-    let mut a = Args { out: repo.join(DEFAULT_OUT), scale: 1, seed: DEFAULT_SEED, quiet: false };
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("datagen sits in the repository");
+    let mut a = Args {
+        out: repo.join(DEFAULT_OUT),
+        scale: 1,
+        seed: DEFAULT_SEED,
+        quiet: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let (key, inline) = match arg.split_once('=') {
@@ -56,10 +63,14 @@ fn parse_args() -> Args {
         match key.as_str() {
             "--out" | "-o" => a.out = PathBuf::from(val("--out")),
             "--scale" => {
-                a.scale = val("--scale").parse().ok().filter(|n: &u64| (1..=1000).contains(n)).unwrap_or_else(|| {
-                    eprintln!("datagen: --scale must be an integer in 1..=1000");
-                    usage()
-                })
+                a.scale = val("--scale")
+                    .parse()
+                    .ok()
+                    .filter(|n: &u64| (1..=1000).contains(n))
+                    .unwrap_or_else(|| {
+                        eprintln!("datagen: --scale must be an integer in 1..=1000");
+                        usage()
+                    })
             }
             "--seed" => {
                 a.seed = val("--seed").parse().unwrap_or_else(|_| {
@@ -100,7 +111,9 @@ struct ChannelWriter(std::sync::mpsc::SyncSender<Vec<u8>>);
 
 impl Write for ChannelWriter {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.send(b.to_vec()).map_err(|_| std::io::Error::other("compressor thread stopped"))?;
+        self.0
+            .send(b.to_vec())
+            .map_err(|_| std::io::Error::other("compressor thread stopped"))?;
         Ok(b.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -117,17 +130,26 @@ fn main() {
     plan::order_by_lender(&mut plan, args.seed, &pool);
 
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     }
-    let tmp = args.out.with_extension(format!("tmp{}", std::process::id()));
-    let file = std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
+    let tmp = args
+        .out
+        .with_extension(format!("tmp{}", std::process::id()));
+    let file = std::fs::File::create(&tmp)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", tmp.display()));
     // Rows are formatted on this thread and compressed on another (one sequential gzip stream,
     // so the bytes do not depend on the threading).
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     let compressor = std::thread::spawn(move || -> std::io::Result<u64> {
-        let counting = Counting { inner: BufWriter::with_capacity(1 << 20, file), n: 0 };
+        let counting = Counting {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            n: 0,
+        };
         // gzip header: mtime 0, no file name: the bytes depend on nothing but the seed and scale
-        let mut gz = GzBuilder::new().mtime(0).write(counting, Compression::new(6));
+        let mut gz = GzBuilder::new()
+            .mtime(0)
+            .write(counting, Compression::new(6));
         for chunk in rx {
             gz.write_all(&chunk)?;
         }
@@ -136,9 +158,13 @@ fn main() {
         Ok(counting.n)
     });
     let mut sender = ChannelWriter(tx);
-    let stats = synth::write_dump(&mut sender, args.seed, &counties, &pool, &plan).expect("writing the dump");
+    let stats = synth::write_dump(&mut sender, args.seed, &counties, &pool, &plan)
+        .expect("writing the dump");
     drop(sender);
-    let gz_bytes = compressor.join().expect("compressor thread").expect("writing the gzip file");
+    let gz_bytes = compressor
+        .join()
+        .expect("compressor thread")
+        .expect("writing the gzip file");
 
     // The headline figures, checked on the generated rows (not just the plan).
     let s = args.scale;
@@ -148,23 +174,44 @@ fn main() {
         std::process::exit(1)
     };
     if stats.total != plan::BASE_TOTAL * s {
-        fail(format!("{} rows, want {}", stats.total, plan::BASE_TOTAL * s));
+        fail(format!(
+            "{} rows, want {}",
+            stats.total,
+            plan::BASE_TOTAL * s
+        ));
     }
     for t in 0..4 {
         if stats.by_type[t] != plan::BASE_TYPE_COUNTS[t] * s {
-            fail(format!("loan type {}: {} rows, want {}", t + 1, stats.by_type[t], plan::BASE_TYPE_COUNTS[t] * s));
+            fail(format!(
+                "loan type {}: {} rows, want {}",
+                t + 1,
+                stats.by_type[t],
+                plan::BASE_TYPE_COUNTS[t] * s
+            ));
         }
     }
     if stats.in_range != plan::BASE_IN_RANGE * s {
-        fail(format!("{} rows in range, want {}", stats.in_range, plan::BASE_IN_RANGE * s));
+        fail(format!(
+            "{} rows in range, want {}",
+            stats.in_range,
+            plan::BASE_IN_RANGE * s
+        ));
     }
     if stats.max_amount != plan::MAX_AMOUNT {
-        fail(format!("max loan_amount {}, want {}", stats.max_amount, plan::MAX_AMOUNT));
+        fail(format!(
+            "max loan_amount {}, want {}",
+            stats.max_amount,
+            plan::MAX_AMOUNT
+        ));
     }
     if let Some(i) = (0..72).find(|&i| stats.in_range_by_county[i] == 0) {
-        fail(format!("county {} ({}) has no in-range rows", counties[i].code, counties[i].name));
+        fail(format!(
+            "county {} ({}) has no in-range rows",
+            counties[i].code, counties[i].name
+        ));
     }
-    std::fs::rename(&tmp, &args.out).unwrap_or_else(|e| panic!("cannot rename to {}: {e}", args.out.display()));
+    std::fs::rename(&tmp, &args.out)
+        .unwrap_or_else(|e| panic!("cannot rename to {}: {e}", args.out.display()));
     if !args.quiet {
         eprintln!(
             "datagen: wrote {} (seed {}, scale {}): {} loans (types {:?}), {} with 30000 < loan_amount < 800000, \

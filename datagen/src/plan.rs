@@ -58,7 +58,11 @@ fn type_affinity(ty: usize, c: &County) -> f64 {
             25 => 0.65,
             133 | 89 => 0.55,
             _ => {
-                if c.rural { 0.95 } else { 1.0 }
+                if c.rural {
+                    0.95
+                } else {
+                    1.0
+                }
             }
         },
         2 if c.rural => 1.15,
@@ -67,7 +71,11 @@ fn type_affinity(ty: usize, c: &County) -> f64 {
             79 => 0.01,
             25 | 133 | 89 => 0.12,
             _ => {
-                if c.rural { 2.6 } else { 0.7 }
+                if c.rural {
+                    2.6
+                } else {
+                    0.7
+                }
             }
         },
         _ => 1.0,
@@ -79,7 +87,11 @@ fn small_affinity(c: &County) -> f64 {
     match c.fips {
         79 => 1.5,
         _ => {
-            if c.rural { 1.25 } else { 1.0 }
+            if c.rural {
+                1.25
+            } else {
+                1.0
+            }
         }
     }
 }
@@ -110,17 +122,24 @@ pub fn make_plan(seed: u64, scale: u64, counties: &[County]) -> Plan {
     let large_w = [1.0, 0.0, 0.03, 0.0];
     let small_by_type = apportion(
         small_total,
-        &(0..4).map(|t| type_counts[t] as f64 * small_w[t]).collect::<Vec<_>>(),
+        &(0..4)
+            .map(|t| type_counts[t] as f64 * small_w[t])
+            .collect::<Vec<_>>(),
     );
     let large_by_type = apportion(
         large_total,
-        &(0..4).map(|t| type_counts[t] as f64 * large_w[t]).collect::<Vec<_>>(),
+        &(0..4)
+            .map(|t| type_counts[t] as f64 * large_w[t])
+            .collect::<Vec<_>>(),
     );
 
     let mut rows: Vec<PlanRow> = Vec::with_capacity((BASE_TOTAL * scale) as usize);
     for t in 0..4 {
         // counties of this type (index 72: unknown county)
-        let mut w: Vec<f64> = counties.iter().map(|c| c.share * type_affinity(t, c)).collect();
+        let mut w: Vec<f64> = counties
+            .iter()
+            .map(|c| c.share * type_affinity(t, c))
+            .collect();
         w.push(NULL_COUNTY_SHARE);
         let per_county = apportion(type_counts[t], &w);
         let mut sw: Vec<f64> = counties
@@ -151,7 +170,13 @@ pub fn make_plan(seed: u64, scale: u64, counties: &[County]) -> Plan {
             );
             let push = |rows: &mut Vec<PlanRow>, k: u64, class: Class| {
                 for _ in 0..k {
-                    rows.push(PlanRow { ty: t as u8, county: ci as u8, class, lender: 0, is_max: false });
+                    rows.push(PlanRow {
+                        ty: t as u8,
+                        county: ci as u8,
+                        class,
+                        lender: 0,
+                        is_max: false,
+                    });
                 }
             };
             push(&mut rows, small[ci], Class::Small);
@@ -163,7 +188,10 @@ pub fn make_plan(seed: u64, scale: u64, counties: &[County]) -> Plan {
     rng.shuffle(&mut rows);
     // The largest loan: a conventional apartment-building loan in Milwaukee or Dane county.
     let big = |r: &PlanRow| {
-        r.ty == 0 && r.class == Class::Large && (r.county as usize) < 72 && matches!(counties[r.county as usize].fips, 79 | 25)
+        r.ty == 0
+            && r.class == Class::Large
+            && (r.county as usize) < 72
+            && matches!(counties[r.county as usize].fips, 79 | 25)
     };
     let max_row = rows
         .iter()
@@ -232,7 +260,12 @@ fn check_plan(plan: &Plan, scale: u64) {
     let c = count_plan(plan);
     assert_eq!(c.total, BASE_TOTAL * scale, "plan total");
     for t in 0..4 {
-        assert_eq!(c.by_type[t], BASE_TYPE_COUNTS[t] * scale, "plan type {}", t + 1);
+        assert_eq!(
+            c.by_type[t],
+            BASE_TYPE_COUNTS[t] * scale,
+            "plan type {}",
+            t + 1
+        );
     }
     assert_eq!(c.in_range, BASE_IN_RANGE * scale, "plan in-range");
     for (i, n) in c.in_range_by_county.iter().enumerate().take(72) {
@@ -252,13 +285,25 @@ mod tests {
             let plan = make_plan(544, scale, &counties);
             let c = count_plan(&plan);
             assert_eq!(c.total, 447_367 * scale);
-            assert_eq!(c.by_type, [389_217 * scale, 30_496 * scale, 24_551 * scale, 3_103 * scale]);
+            assert_eq!(
+                c.by_type,
+                [
+                    389_217 * scale,
+                    30_496 * scale,
+                    24_551 * scale,
+                    3_103 * scale
+                ]
+            );
             assert_eq!(c.in_range, 426_716 * scale);
             assert_eq!(c.small + c.large, (447_367 - 426_716) * scale);
             assert!(c.in_range_by_county[..72].iter().all(|&n| n > 0));
             // Milwaukee about 10 % of rows, the unknown county a fraction of a percent
             let mke = counties.iter().position(|x| x.fips == 79).unwrap();
-            let n_mke = plan.rows.iter().filter(|r| r.county as usize == mke).count() as f64;
+            let n_mke = plan
+                .rows
+                .iter()
+                .filter(|r| r.county as usize == mke)
+                .count() as f64;
             let share = n_mke / c.total as f64;
             assert!((0.095..0.112).contains(&share), "Milwaukee share {share}");
             let maxes: Vec<&PlanRow> = plan.rows.iter().filter(|r| r.is_max).collect();
@@ -273,7 +318,13 @@ mod tests {
         let a = make_plan(1, 1, &counties);
         let b = make_plan(1, 1, &counties);
         let c = make_plan(2, 1, &counties);
-        let key = |p: &Plan| p.rows.iter().take(5000).map(|r| (r.ty, r.county, r.class as u8)).collect::<Vec<_>>();
+        let key = |p: &Plan| {
+            p.rows
+                .iter()
+                .take(5000)
+                .map(|r| (r.ty, r.county, r.class as u8))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(key(&a), key(&b));
         assert_ne!(key(&a), key(&c));
     }
@@ -289,8 +340,15 @@ mod tests {
         assert_eq!(before.by_type, after.by_type);
         assert_eq!(before.in_range_by_county, after.in_range_by_county);
         assert_eq!(plan.rows.iter().filter(|r| r.is_max).count(), 1);
-        let leis: Vec<&str> = plan.rows.iter().map(|r| pool.lenders[r.lender as usize].lei.as_str()).collect();
-        assert!(leis.windows(2).all(|w| w[0] <= w[1]), "rows are ordered by LEI");
+        let leis: Vec<&str> = plan
+            .rows
+            .iter()
+            .map(|r| pool.lenders[r.lender as usize].lei.as_str())
+            .collect();
+        assert!(
+            leis.windows(2).all(|w| w[0] <= w[1]),
+            "rows are ordered by LEI"
+        );
     }
 
     #[test]

@@ -222,7 +222,11 @@ mod tests {
 
     // The first outputs for seed 544, computed independently (a Python transcription of
     // splitmix64 + xoshiro256**); they must never change, or the data would change.
-    const PINNED_544: [u64; 3] = [0xF03C_35DF_DCBD_78CD, 0xBAA7_BC26_DC9C_96B5, 0x60A9_F59D_DA67_9287];
+    const PINNED_544: [u64; 3] = [
+        0xF03C_35DF_DCBD_78CD,
+        0xBAA7_BC26_DC9C_96B5,
+        0x60A9_F59D_DA67_9287,
+    ];
 
     #[test]
     fn derived_streams_differ_and_repeat() {
@@ -286,7 +290,10 @@ mod tests {
         }
         for &x in &[1e-300, 1e-9, 0.3, 1.0, 1.5, 2.0, 10.0, 264_185_000.0, 1e300] {
             let (a, b) = (ln_det(x), f64::ln(x));
-            assert!((a - b).abs() < 1e-12 * b.abs().max(1.0), "ln({x}) {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-12 * b.abs().max(1.0),
+                "ln({x}) {a} vs {b}"
+            );
         }
     }
 }

@@ -50,8 +50,14 @@ pub const LOANS_COLUMNS: [(&str, &str); 99] = [
     ("property_value", "varchar(20) DEFAULT NULL"),
     ("construction_method", "int DEFAULT NULL"),
     ("occupancy_type", "int DEFAULT NULL"),
-    ("manufactured_home_secured_property_type", "int DEFAULT NULL"),
-    ("manufactured_home_land_property_interest", "int DEFAULT NULL"),
+    (
+        "manufactured_home_secured_property_type",
+        "int DEFAULT NULL",
+    ),
+    (
+        "manufactured_home_land_property_interest",
+        "int DEFAULT NULL",
+    ),
     ("total_units", "varchar(10) DEFAULT NULL"),
     ("multifamily_affordable_units", "varchar(10) DEFAULT NULL"),
     ("income", "double DEFAULT NULL"),
@@ -104,7 +110,10 @@ pub const LOANS_COLUMNS: [(&str, &str); 99] = [
     ("tract_population", "bigint DEFAULT NULL"),
     ("tract_minority_population_percent", "double DEFAULT NULL"),
     ("ffiec_msa_md_median_family_income", "bigint DEFAULT NULL"),
-    ("tract_to_msa_income_percentage", "decimal(6,2) DEFAULT NULL"),
+    (
+        "tract_to_msa_income_percentage",
+        "decimal(6,2) DEFAULT NULL",
+    ),
     ("tract_owner_occupied_units", "bigint DEFAULT NULL"),
     ("tract_one_to_four_family_homes", "bigint DEFAULT NULL"),
     ("tract_median_age_of_housing_units", "bigint DEFAULT NULL"),

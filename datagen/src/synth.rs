@@ -6,7 +6,7 @@ use crate::geo::{County, Tract};
 use crate::lenders::{Kind, Lender, Pool};
 use crate::plan::{Class, MAX_AMOUNT, NULL_COUNTY, Plan, PlanRow};
 use crate::rng::{Rng, exp_det, pow_det};
-use crate::schema::{self, LOANS_COLUMNS, LOAN_TYPES};
+use crate::schema::{self, LOAN_TYPES, LOANS_COLUMNS};
 
 /// A short owned string on the stack (numbers formatted as text).
 #[derive(Clone, Copy)]
@@ -17,7 +17,10 @@ pub struct SStr {
 
 impl SStr {
     fn new() -> Self {
-        SStr { len: 0, buf: [0; 23] }
+        SStr {
+            len: 0,
+            buf: [0; 23],
+        }
     }
     fn push(&mut self, b: u8) {
         self.buf[self.len as usize] = b;
@@ -156,14 +159,22 @@ struct Ctx<'a> {
 fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) -> (f64, bool) {
     let is_max = p.is_max;
     let t = p.ty as usize;
-    let county: Option<&'a County> = if p.county == NULL_COUNTY { None } else { Some(&ctx.counties[p.county as usize]) };
+    let county: Option<&'a County> = if p.county == NULL_COUNTY {
+        None
+    } else {
+        Some(&ctx.counties[p.county as usize])
+    };
     let tract: Option<&'a Tract> = county.map(|c| &c.tracts[c.tract_dist.sample(rng)]);
     let lender: &'a Lender = &ctx.pool.lenders[p.lender as usize];
     let ex = lender.exempt;
     let rural = county.map(|c| c.rural).unwrap_or(false);
     let vacation = county.map(|c| c.vacation).unwrap_or(false);
-    let tract_inc = tract.map(|t| t.income_pct_x100 as f64 / 100.0).unwrap_or(100.0);
-    let minority = tract.map(|t| t.minority_pct_x100 as f64 / 100.0).unwrap_or(15.0);
+    let tract_inc = tract
+        .map(|t| t.income_pct_x100 as f64 / 100.0)
+        .unwrap_or(100.0);
+    let minority = tract
+        .map(|t| t.minority_pct_x100 as f64 / 100.0)
+        .unwrap_or(15.0);
     let menominee = county.map(|c| c.fips == 78).unwrap_or(false);
 
     // ---- product -------------------------------------------------------------------------
@@ -176,16 +187,24 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         || rng.chance(match p.class {
             Class::Large => 0.15,
             _ => {
-                if t == 0 { 0.02 } else { 0.0 }
+                if t == 0 {
+                    0.02
+                } else {
+                    0.0
+                }
             }
         });
     let purpose: i64 = if multifamily {
         rng.pick(&[(1, 0.40), (31, 0.35), (32, 0.15), (4, 0.10)])
     } else {
         match (p.class, t) {
-            (Class::Small, _) => rng.pick(&[(2, 0.34), (4, 0.22), (31, 0.20), (32, 0.12), (1, 0.12)]),
+            (Class::Small, _) => {
+                rng.pick(&[(2, 0.34), (4, 0.22), (31, 0.20), (32, 0.12), (1, 0.12)])
+            }
             (Class::Large, _) => rng.pick(&[(1, 0.45), (31, 0.30), (32, 0.20), (4, 0.05)]),
-            (Class::In, 0) => rng.pick(&[(1, 0.30), (2, 0.055), (31, 0.37), (32, 0.20), (4, 0.075)]),
+            (Class::In, 0) => {
+                rng.pick(&[(1, 0.30), (2, 0.055), (31, 0.37), (32, 0.20), (4, 0.075)])
+            }
             (Class::In, 1) => rng.pick(&[(1, 0.52), (31, 0.26), (32, 0.19), (2, 0.02), (4, 0.01)]),
             (Class::In, 2) => rng.pick(&[(1, 0.30), (31, 0.44), (32, 0.25), (2, 0.01)]),
             (Class::In, _) => rng.pick(&[(1, 0.96), (31, 0.04)]),
@@ -223,7 +242,13 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             } * if rural { 1.8 } else { 0.6 },
         );
     let units: &'static str = if multifamily {
-        rng.pick(&[("5-24", 0.80), ("25-49", 0.10), ("50-99", 0.06), ("100-149", 0.02), (">149", 0.02)])
+        rng.pick(&[
+            ("5-24", 0.80),
+            ("25-49", 0.10),
+            ("50-99", 0.06),
+            ("100-149", 0.02),
+            (">149", 0.02),
+        ])
     } else if manufactured {
         "1"
     } else {
@@ -239,15 +264,24 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     let occupancy: i64 = if multifamily {
         3
     } else if t != 0 || reverse {
-        if n_units > 1 { rng.pick(&[(1, 0.9), (3, 0.1)]) } else { rng.pick(&[(1, 0.985), (2, 0.01), (3, 0.005)]) }
+        if n_units > 1 {
+            rng.pick(&[(1, 0.9), (3, 0.1)])
+        } else {
+            rng.pick(&[(1, 0.985), (2, 0.01), (3, 0.005)])
+        }
     } else if n_units > 1 {
         rng.pick(&[(1, 0.5), (3, 0.5)])
     } else {
-        rng.pick(&[(1, 0.915), (2, if vacation { 0.08 } else { 0.02 }), (3, 0.05)])
+        rng.pick(&[
+            (1, 0.915),
+            (2, if vacation { 0.08 } else { 0.02 }),
+            (3, 0.05),
+        ])
     };
 
     // ---- amount --------------------------------------------------------------------------
-    let price = county.map(|c| c.price).unwrap_or(1.0) * (tract_inc / 100.0).sqrt().clamp(0.55, 1.5);
+    let price =
+        county.map(|c| c.price).unwrap_or(1.0) * (tract_inc / 100.0).sqrt().clamp(0.55, 1.5);
     let (amount, raw) = match p.class {
         Class::Small => {
             let a = rng.pick(&[(5_000.0, 0.22), (15_000.0, 0.36), (25_000.0, 0.42)]);
@@ -310,7 +344,8 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
 
     // ---- action ----------------------------------------------------------------------------
     let risky = p.class == Class::Small || subordinate || matches!(purpose, 2 | 4);
-    let purchased = !reverse && rng.chance(lender.purchase_share * if p.class == Class::Small { 0.3 } else { 1.0 });
+    let purchased = !reverse
+        && rng.chance(lender.purchase_share * if p.class == Class::Small { 0.3 } else { 1.0 });
     let action: i64 = if purchased {
         6
     } else {
@@ -369,7 +404,14 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     };
     let app = person(rng, demo_na, not_provided_p, minority, menominee, None);
     let co = if has_co {
-        Some(person(rng, demo_na, not_provided_p, minority, menominee, Some(&app)))
+        Some(person(
+            rng,
+            demo_na,
+            not_provided_p,
+            minority,
+            menominee,
+            Some(&app),
+        ))
     } else {
         None
     };
@@ -392,9 +434,25 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if reverse_age {
         rng.pick(&[("55-64", 0.1), ("65-74", 0.5), (">74", 0.4)])
     } else if purpose == 1 {
-        rng.pick(&[("<25", 0.08), ("25-34", 0.34), ("35-44", 0.22), ("45-54", 0.14), ("55-64", 0.12), ("65-74", 0.07), (">74", 0.03)])
+        rng.pick(&[
+            ("<25", 0.08),
+            ("25-34", 0.34),
+            ("35-44", 0.22),
+            ("45-54", 0.14),
+            ("55-64", 0.12),
+            ("65-74", 0.07),
+            (">74", 0.03),
+        ])
     } else {
-        rng.pick(&[("<25", 0.01), ("25-34", 0.15), ("35-44", 0.23), ("45-54", 0.21), ("55-64", 0.21), ("65-74", 0.14), (">74", 0.05)])
+        rng.pick(&[
+            ("<25", 0.01),
+            ("25-34", 0.15),
+            ("35-44", 0.23),
+            ("45-54", 0.21),
+            ("55-64", 0.21),
+            ("65-74", 0.14),
+            (">74", 0.05),
+        ])
     };
     const AGES: [&str; 7] = ["<25", "25-34", "35-44", "45-54", "55-64", "65-74", ">74"];
     let co_age: &'static str = match &co {
@@ -422,7 +480,9 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     let co_62 = above62(rng, co_age);
 
     // ---- income / DTI / credit --------------------------------------------------------------------
-    let streamline = !demo_na && matches!((t, purpose), (1, 31) | (2, 31)) && rng.chance(if t == 1 { 0.55 } else { 0.65 });
+    let streamline = !demo_na
+        && matches!((t, purpose), (1, 31) | (2, 31))
+        && rng.chance(if t == 1 { 0.55 } else { 0.65 });
     let income_null = demo_na
         || reverse
         || streamline
@@ -439,12 +499,19 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         } else {
             raw / 1000.0 * if purpose == 1 { 0.44 } else { 0.5 } * exp_det(0.42 * rng.normalish())
         };
-        let extra = if rng.chance(0.003) { 4.0 + 10.0 * rng.f64() } else { 1.0 };
+        let extra = if rng.chance(0.003) {
+            4.0 + 10.0 * rng.f64()
+        } else {
+            1.0
+        };
         Some((base * extra).round().clamp(1.0, 25_000.0))
     };
     let dti: &'static str = if ex {
         "Exempt"
-    } else if income.is_none() || (matches!(action, 4 | 5) && rng.chance(0.4)) || action == 6 && rng.chance(0.3) {
+    } else if income.is_none()
+        || (matches!(action, 4 | 5) && rng.chance(0.4))
+        || action == 6 && rng.chance(0.3)
+    {
         "NA"
     } else {
         let hi = if matches!(action, 3 | 7) { 3.0 } else { 1.0 };
@@ -477,7 +544,14 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if rng.chance(0.75) {
         lender.score_model
     } else {
-        rng.pick(&[(1, 0.2), (2, 0.35), (3, 0.25), (7, 0.1), (8, 0.07), (6, 0.03)])
+        rng.pick(&[
+            (1, 0.2),
+            (2, 0.35),
+            (3, 0.25),
+            (7, 0.1),
+            (8, 0.07),
+            (6, 0.03),
+        ])
     };
     let co_score: i64 = match &co {
         None => 10,
@@ -504,13 +578,27 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if manufactured {
         Some(rng.pick(&[(240, 0.3), (360, 0.4), (180, 0.2), (300, 0.1)]))
     } else if t != 0 {
-        if rng.chance(0.02) { Some(rng.range(200, 359)) } else { Some(rng.pick(&[(360, 0.93), (180, 0.04), (300, 0.02), (240, 0.01)])) }
+        if rng.chance(0.02) {
+            Some(rng.range(200, 359))
+        } else {
+            Some(rng.pick(&[(360, 0.93), (180, 0.04), (300, 0.02), (240, 0.01)]))
+        }
     } else if purpose == 1 {
-        if rng.chance(0.03) { Some(rng.range(100, 359)) } else { Some(rng.pick(&[(360, 0.9), (180, 0.05), (240, 0.025), (300, 0.025)])) }
+        if rng.chance(0.03) {
+            Some(rng.range(100, 359))
+        } else {
+            Some(rng.pick(&[(360, 0.9), (180, 0.05), (240, 0.025), (300, 0.025)]))
+        }
     } else if rng.chance(0.04) {
         Some(rng.range(60, 359))
     } else {
-        Some(rng.pick(&[(360, 0.62), (180, 0.21), (240, 0.09), (120, 0.04), (300, 0.04)]))
+        Some(rng.pick(&[
+            (360, 0.62),
+            (180, 0.21),
+            (240, 0.09),
+            (120, 0.04),
+            (300, 0.04),
+        ]))
     };
     let jumbo = raw > 548_250.0;
     let arm = !reverse
@@ -528,7 +616,14 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     let intro: &'static str = if ex {
         "Exempt"
     } else if arm {
-        rng.pick(&[("60", 0.45), ("84", 0.25), ("120", 0.15), ("36", 0.08), ("12", 0.04), ("24", 0.03)])
+        rng.pick(&[
+            ("60", 0.45),
+            ("84", 0.25),
+            ("120", 0.15),
+            ("36", 0.08),
+            ("12", 0.04),
+            ("24", 0.03),
+        ])
     } else if open_end && rng.chance(0.25) {
         rng.pick(&[("3", 0.2), ("6", 0.5), ("12", 0.3)])
     } else {
@@ -548,7 +643,14 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else {
         let term = loan_term_n.unwrap_or(360);
         let mut base = if open_end {
-            3.25 + rng.pick(&[(0.0, 0.3), (0.25, 0.15), (0.5, 0.15), (1.0, 0.2), (1.5, 0.1), (2.0, 0.1)])
+            3.25 + rng.pick(&[
+                (0.0, 0.3),
+                (0.25, 0.15),
+                (0.5, 0.15),
+                (1.0, 0.2),
+                (1.5, 0.1),
+                (2.0, 0.1),
+            ])
         } else if subordinate {
             5.2 + 1.2 * rng.normalish()
         } else if multifamily || business {
@@ -570,7 +672,13 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
                 b
             };
             let b = if arm { b - 0.45 } else { b };
-            b + if occupancy == 3 { 0.45 } else if occupancy == 2 { 0.2 } else { 0.0 } + if purpose == 32 { 0.2 } else { 0.0 }
+            b + if occupancy == 3 {
+                0.45
+            } else if occupancy == 2 {
+                0.2
+            } else {
+                0.0
+            } + if purpose == 32 { 0.2 } else { 0.0 }
         };
         base += lender.rate_offset + 0.17 * rng.normalish();
         if p.class == Class::Small && !open_end {
@@ -605,34 +713,69 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
                 let apor = if term <= 180 { 2.33 } else { 2.96 } + 0.12 * rng.normalish();
                 let sp = x - apor + 0.08 * rng.normalish();
                 let milli = (sp * 1000.0).round() as i64;
-                let milli = if rng.chance(0.25) { (milli / 10) * 10 } else { milli };
+                let milli = if rng.chance(0.25) {
+                    (milli / 10) * 10
+                } else {
+                    milli
+                };
                 V::O(fmt_trim(milli, 3))
             }
             _ => V::S("NA"),
         }
     };
-    let hoepa: i64 = if originated { if rng.chance(0.0006) { 1 } else { 2 } } else { 3 };
+    let hoepa: i64 = if originated {
+        if rng.chance(0.0006) { 1 } else { 2 }
+    } else {
+        3
+    };
 
     // ---- costs (closed-end consumer loans, TRID) -------------------------------------------
     let trid = originated && !open_end && !reverse && !business && !multifamily;
     let money = |rng: &mut Rng, x: f64| -> V<'a> {
-        let cents = if rng.chance(0.35) { (x.round() as i64) * 100 } else { (x * 100.0).round() as i64 };
+        let cents = if rng.chance(0.35) {
+            (x.round() as i64) * 100
+        } else {
+            (x * 100.0).round() as i64
+        };
         V::O(fmt_trim(cents.max(0), 2))
     };
     let (tlc, tpf, orig_ch, disc, credits) = if ex {
-        (V::S("Exempt"), V::S("Exempt"), V::S("Exempt"), V::S("Exempt"), V::S("Exempt"))
+        (
+            V::S("Exempt"),
+            V::S("Exempt"),
+            V::S("Exempt"),
+            V::S("Exempt"),
+            V::S("Exempt"),
+        )
     } else if trid {
         // origination charges: the lender's standard fee, plus any discount points paid
-        let points = if rng.chance(lender.points_prob * 0.4) { (raw * (0.002 + 0.012 * rng.f64()) * 100.0).round() / 100.0 } else { 0.0 };
+        let points = if rng.chance(lender.points_prob * 0.4) {
+            (raw * (0.002 + 0.012 * rng.f64()) * 100.0).round() / 100.0
+        } else {
+            0.0
+        };
         let fee = lender.fees[rng.pick(&[(0usize, 0.6), (1, 0.25), (2, 0.15)])];
-        let oc = if rng.chance(0.1) { fee + (50.0 * rng.below(30) as f64) } else { fee } + points;
+        let oc = if rng.chance(0.1) {
+            fee + (50.0 * rng.below(30) as f64)
+        } else {
+            fee
+        } + points;
         // total loan costs: origination charges + services (appraisal, title, recording, ...)
-        let services = (1_700.0 + raw * 0.0035 + 650.0 * rng.normalish() + if t != 0 { 700.0 } else { 0.0 }).max(150.0);
+        let services =
+            (1_700.0 + raw * 0.0035 + 650.0 * rng.normalish() + if t != 0 { 700.0 } else { 0.0 })
+                .max(150.0);
         let costs = oc + services;
-        let d = if points > 0.0 { V::O(fmt_trim((points * 100.0).round() as i64, 2)) } else { V::Null };
+        let d = if points > 0.0 {
+            V::O(fmt_trim((points * 100.0).round() as i64, 2))
+        } else {
+            V::Null
+        };
         let lc = if rng.chance(0.22) {
             if rng.chance(0.55) {
-                V::O(fmt_trim(rng.pick(&[(250i64, 0.3), (500, 0.4), (750, 0.1), (1000, 0.2)]) * 100, 2))
+                V::O(fmt_trim(
+                    rng.pick(&[(250i64, 0.3), (500, 0.4), (750, 0.1), (1000, 0.2)]) * 100,
+                    2,
+                ))
             } else {
                 let x = 40.0 + 1_500.0 * rng.f64() * rng.f64();
                 money(rng, x)
@@ -640,8 +783,18 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         } else {
             V::Null
         };
-        let tpf = if rng.chance(0.015) { money(rng, costs * 0.4) } else { V::S("NA") };
-        (money(rng, costs), tpf, V::O(fmt_trim((oc * 100.0).round() as i64, 2)), d, lc)
+        let tpf = if rng.chance(0.015) {
+            money(rng, costs * 0.4)
+        } else {
+            V::S("NA")
+        };
+        (
+            money(rng, costs),
+            tpf,
+            V::O(fmt_trim((oc * 100.0).round() as i64, 2)),
+            d,
+            lc,
+        )
     } else {
         (V::S("NA"), V::S("NA"), V::S("NA"), V::S("NA"), V::S("NA"))
     };
@@ -660,7 +813,9 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         (V::S("NA"), V::S("NA"))
     } else {
         // combined loan-to-value in thousandths of a percent
-        let round_ltv = |rng: &mut Rng, lo: f64, hi: f64| -> i64 { ((lo + (hi - lo) * rng.f64()) * 1000.0).round() as i64 };
+        let round_ltv = |rng: &mut Rng, lo: f64, hi: f64| -> i64 {
+            ((lo + (hi - lo) * rng.f64()) * 1000.0).round() as i64
+        };
         let (ltv_milli, value) = if subordinate || open_end {
             let value = 230_000.0 * price * exp_det(0.45 * rng.normalish());
             let first = value * (0.15 + 0.5 * rng.f64());
@@ -710,7 +865,12 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             1 => fmt_trim((ltv_milli + 5) / 10 * 10, 3),
             _ => fmt_trim((ltv_milli + 50) / 100 * 100, 3),
         };
-        let ltv_v = if action == 6 && rng.chance(0.1) || matches!(action, 4 | 5) && rng.chance(0.3) { V::S("NA") } else { V::O(ltv_str) };
+        let ltv_v = if action == 6 && rng.chance(0.1) || matches!(action, 4 | 5) && rng.chance(0.3)
+        {
+            V::S("NA")
+        } else {
+            V::O(ltv_str)
+        };
         (V::O(sint(bin_midpoint(value) as i64)), ltv_v)
     };
 
@@ -722,9 +882,20 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if multifamily || business {
         rng.pick(&[(0, 0.7), (6, 0.1), (72, 0.05), (5, 0.05), (9, 0.1)])
     } else if t != 0 {
-        rng.pick(&[(2, 0.52), (0, 0.22), (6, 0.1), (71, 0.1), (9, 0.04), (8, 0.02)])
+        rng.pick(&[
+            (2, 0.52),
+            (0, 0.22),
+            (6, 0.1),
+            (71, 0.1),
+            (9, 0.04),
+            (8, 0.02),
+        ])
     } else {
-        let (fan, fred) = if lender.freddie { (0.16, 0.30) } else { (0.30, 0.16) };
+        let (fan, fred) = if lender.freddie {
+            (0.16, 0.30)
+        } else {
+            (0.30, 0.16)
+        };
         let hold = match lender.kind {
             Kind::CreditUnion | Kind::CommunityBank => 0.45,
             Kind::Nonbank => 0.12,
@@ -751,14 +922,25 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if action == 6 {
         (3, 3)
     } else {
-        (if broker { 2 } else { 1 }, if (broker && rng.chance(0.6)) || rng.chance(0.02) { 2 } else { 1 })
+        (
+            if broker { 2 } else { 1 },
+            if (broker && rng.chance(0.6)) || rng.chance(0.02) {
+                2
+            } else {
+                1
+            },
+        )
     };
     let aus1: i64 = if ex {
         1111
     } else if (action == 6 && rng.chance(0.4)) || (matches!(action, 4 | 5) && rng.chance(0.45)) {
         6
     } else if subordinate || open_end || multifamily || business || reverse {
-        if lender.internal_aus && rng.chance(0.5) { 7 } else { rng.pick(&[(6, 0.9), (1, 0.05), (5, 0.05)]) }
+        if lender.internal_aus && rng.chance(0.5) {
+            7
+        } else {
+            rng.pick(&[(6, 0.9), (1, 0.05), (5, 0.05)])
+        }
     } else {
         match t {
             1 => rng.pick(&[(1, 0.55), (2, 0.2), (3, 0.2), (6, 0.05)]),
@@ -783,11 +965,33 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         }
     };
     let aus2 = aus_more(rng, 0.06, aus1);
-    let aus3 = if matches!(aus2, V::I(_)) { aus_more(rng, 0.05, aus1) } else { V::Null };
-    let aus4 = if matches!(aus3, V::I(_)) { aus_more(rng, 0.1, aus1) } else { V::Null };
-    let aus5 = if matches!(aus4, V::I(_)) { aus_more(rng, 0.1, aus1) } else { V::Null };
+    let aus3 = if matches!(aus2, V::I(_)) {
+        aus_more(rng, 0.05, aus1)
+    } else {
+        V::Null
+    };
+    let aus4 = if matches!(aus3, V::I(_)) {
+        aus_more(rng, 0.1, aus1)
+    } else {
+        V::Null
+    };
+    let aus5 = if matches!(aus4, V::I(_)) {
+        aus_more(rng, 0.1, aus1)
+    } else {
+        V::Null
+    };
     let denied = matches!(action, 3 | 7);
-    let reasons = [(1i64, 0.25), (2, 0.02), (3, 0.30), (4, 0.15), (5, 0.03), (6, 0.02), (7, 0.12), (8, 0.01), (9, 0.10)];
+    let reasons = [
+        (1i64, 0.25),
+        (2, 0.02),
+        (3, 0.30),
+        (4, 0.15),
+        (5, 0.03),
+        (6, 0.02),
+        (7, 0.12),
+        (8, 0.01),
+        (9, 0.10),
+    ];
     let (d1, d2, d3, d4) = if ex {
         (V::I(1111), V::Null, V::Null, V::Null)
     } else if denied {
@@ -806,9 +1010,17 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         };
         let b = more(rng, 0.3, &[a]);
         let bv = if let V::I(x) = b { x } else { -1 };
-        let c = if bv > 0 { more(rng, 0.2, &[a, bv]) } else { V::Null };
+        let c = if bv > 0 {
+            more(rng, 0.2, &[a, bv])
+        } else {
+            V::Null
+        };
         let cv = if let V::I(x) = c { x } else { -1 };
-        let d = if cv > 0 { more(rng, 0.15, &[a, bv, cv]) } else { V::Null };
+        let d = if cv > 0 {
+            more(rng, 0.15, &[a, bv, cv])
+        } else {
+            V::Null
+        };
         (V::I(a), b, c, d)
     } else {
         (V::I(10), V::Null, V::Null, V::Null)
@@ -855,7 +1067,15 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     r[c!("loan_type_id")] = V::I(t as i64 + 1);
     r[c!("loan_purpose")] = V::I(purpose);
     r[c!("lien_status")] = V::I(if subordinate { 2 } else { 1 });
-    let flag = |b: bool| V::I(if ex { 1111 } else if b { 1 } else { 2 });
+    let flag = |b: bool| {
+        V::I(if ex {
+            1111
+        } else if b {
+            1
+        } else {
+            2
+        })
+    };
     r[c!("reverse_mortgage")] = flag(reverse);
     r[c!("open_end_line_of_credit")] = flag(open_end);
     r[c!("business_or_commercial_purpose")] = flag(business);
@@ -886,7 +1106,8 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     };
     r[c!("intro_rate_period")] = V::S(intro);
     let io = (jumbo && arm && rng.chance(0.1)) || (open_end && rng.chance(0.3));
-    let balloon = ((multifamily || business) && rng.chance(0.25)) || (subordinate && !open_end && rng.chance(0.03));
+    let balloon = ((multifamily || business) && rng.chance(0.25))
+        || (subordinate && !open_end && rng.chance(0.03));
     r[c!("negative_amortization")] = V::I(if ex { 1111 } else { 2 });
     r[c!("interest_only_payment")] = flag(io);
     r[c!("balloon_payment")] = flag(balloon);
@@ -912,7 +1133,11 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     r[c!("multifamily_affordable_units")] = if ex {
         V::S("Exempt")
     } else if multifamily {
-        if rng.chance(0.7) { V::S("0") } else { V::O(sint(rng.range(1, 40))) }
+        if rng.chance(0.7) {
+            V::S("0")
+        } else {
+            V::O(sint(rng.range(1, 40)))
+        }
     } else {
         V::S("NA")
     };
@@ -1052,14 +1277,28 @@ struct Person {
     race_cat: RaceCat,
 }
 
-fn person(rng: &mut Rng, na: bool, not_provided_p: f64, minority: f64, menominee: bool, partner: Option<&Person>) -> Person {
+fn person(
+    rng: &mut Rng,
+    na: bool,
+    not_provided_p: f64,
+    minority: f64,
+    menominee: bool,
+    partner: Option<&Person>,
+) -> Person {
     let nulls = [V::Null; 5];
     if na {
         let mut eth = nulls;
         let mut race = nulls;
         eth[0] = V::I(4);
         race[0] = V::I(7);
-        return Person { eth, race, sex: 4, observed: 3, eth_cat: EthCat::NotAvailable, race_cat: RaceCat::NotAvailable };
+        return Person {
+            eth,
+            race,
+            sex: 4,
+            observed: 3,
+            eth_cat: EthCat::NotAvailable,
+            race_cat: RaceCat::NotAvailable,
+        };
     }
     let observed = if rng.chance(0.03) { 1 } else { 2 };
     let np = rng.chance(not_provided_p);
@@ -1103,7 +1342,12 @@ fn person(rng: &mut Rng, na: bool, not_provided_p: f64, minority: f64, menominee
     } else {
         let m = minority / 100.0;
         let cat = match partner {
-            Some(p) if rng.chance(0.88) && !matches!(p.race_cat, RaceCat::NotAvailable | RaceCat::FreeForm) => p.race_cat,
+            Some(p)
+                if rng.chance(0.88)
+                    && !matches!(p.race_cat, RaceCat::NotAvailable | RaceCat::FreeForm) =>
+            {
+                p.race_cat
+            }
             _ => rng.pick(&[
                 (RaceCat::White, (1.0 - 0.85 * m).max(0.05)),
                 (RaceCat::Black, 0.42 * m * m + 0.01 * m),
@@ -1127,7 +1371,15 @@ fn person(rng: &mut Rng, na: bool, not_provided_p: f64, minority: f64, menominee
                 }
             }
             RaceCat::Asian => {
-                let sub = rng.pick(&[(27, 0.45), (21, 0.2), (22, 0.15), (26, 0.07), (23, 0.06), (25, 0.05), (24, 0.02)]);
+                let sub = rng.pick(&[
+                    (27, 0.45),
+                    (21, 0.2),
+                    (22, 0.15),
+                    (26, 0.07),
+                    (23, 0.06),
+                    (25, 0.05),
+                    (24, 0.02),
+                ]);
                 if rng.chance(0.6) {
                     race[0] = V::I(2);
                     if rng.chance(0.35) {
@@ -1138,7 +1390,9 @@ fn person(rng: &mut Rng, na: bool, not_provided_p: f64, minority: f64, menominee
                 }
             }
             RaceCat::Aian => race[0] = V::I(1),
-            RaceCat::Nhpi => race[0] = V::I(rng.pick(&[(4, 0.7), (41, 0.1), (42, 0.1), (43, 0.05), (44, 0.05)])),
+            RaceCat::Nhpi => {
+                race[0] = V::I(rng.pick(&[(4, 0.7), (41, 0.1), (42, 0.1), (43, 0.05), (44, 0.05)]))
+            }
             RaceCat::TwoMinority => {
                 race[0] = V::I(3);
                 race[1] = V::I(rng.pick(&[(1, 0.5), (2, 0.3), (4, 0.2)]));
@@ -1166,7 +1420,14 @@ fn person(rng: &mut Rng, na: bool, not_provided_p: f64, minority: f64, menominee
             None => rng.pick(&[(1, 0.56), (2, 0.44)]),
         }
     };
-    Person { eth, race, sex, observed, eth_cat, race_cat }
+    Person {
+        eth,
+        race,
+        sex,
+        observed,
+        eth_cat,
+        race_cat,
+    }
 }
 
 fn derived_ethnicity(a: &Person, co: Option<&Person>) -> &'static str {
@@ -1179,7 +1440,9 @@ fn derived_ethnicity(a: &Person, co: Option<&Person>) -> &'static str {
     match co {
         None => one(a.eth_cat),
         Some(c) => match (a.eth_cat, c.eth_cat) {
-            (EthCat::Hispanic, EthCat::NotHispanic) | (EthCat::NotHispanic, EthCat::Hispanic) => "Joint",
+            (EthCat::Hispanic, EthCat::NotHispanic) | (EthCat::NotHispanic, EthCat::Hispanic) => {
+                "Joint"
+            }
             (EthCat::NotAvailable | EthCat::FreeForm, x) => one(x),
             (x, _) => one(x),
         },
@@ -1202,7 +1465,14 @@ fn derived_race(a: &Person, co: Option<&Person>) -> &'static str {
         Some(c) => {
             let known = |r: RaceCat| !matches!(r, RaceCat::NotAvailable | RaceCat::FreeForm);
             match (a.race_cat, c.race_cat) {
-                (x, y) if known(x) && known(y) && x != y && (x == RaceCat::White || y == RaceCat::White) => "Joint",
+                (x, y)
+                    if known(x)
+                        && known(y)
+                        && x != y
+                        && (x == RaceCat::White || y == RaceCat::White) =>
+                {
+                    "Joint"
+                }
                 (x, y) if known(x) && known(y) && x != y => "2 or more minority races",
                 (x, y) if !known(x) => one(y),
                 (x, _) => one(x),
@@ -1232,7 +1502,10 @@ pub fn write_dump<W: Write>(
     plan: &Plan,
 ) -> std::io::Result<Stats> {
     let ctx = Ctx { counties, pool };
-    let mut stats = Stats { in_range_by_county: vec![0; 73], ..Default::default() };
+    let mut stats = Stats {
+        in_range_by_county: vec![0; 73],
+        ..Default::default()
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(2 * schema::INSERT_BYTES);
     let mut written: u64 = 0;
     let mut flush = |out: &mut W, buf: &mut Vec<u8>| -> std::io::Result<()> {
@@ -1246,8 +1519,12 @@ pub fn write_dump<W: Write>(
     buf.push(b'\n');
     // loan_types (mysqldump orders tables by name: loan_types < loans)
     buf.extend_from_slice(
-        schema::table_prologue("loan_types", &[("id", "int NOT NULL"), ("loan_type_name", "text")], &["PRIMARY KEY (`id`)"])
-            .as_bytes(),
+        schema::table_prologue(
+            "loan_types",
+            &[("id", "int NOT NULL"), ("loan_type_name", "text")],
+            &["PRIMARY KEY (`id`)"],
+        )
+        .as_bytes(),
     );
     buf.extend_from_slice(schema::insert_prefix("loan_types").as_bytes());
     for (i, (id, name)) in LOAN_TYPES.iter().enumerate() {
@@ -1349,10 +1626,21 @@ mod tests {
     #[test]
     fn values_render_like_mysqldump() {
         let mut v = Vec::new();
-        for x in [V::F(155000.0), V::F(85.0), V::F(12.34), V::D2(11234), V::D2(5), V::I(-3), V::Null] {
+        for x in [
+            V::F(155000.0),
+            V::F(85.0),
+            V::F(12.34),
+            V::D2(11234),
+            V::D2(5),
+            V::I(-3),
+            V::Null,
+        ] {
             emit_value(&mut v, &x);
             v.push(b' ');
         }
-        assert_eq!(String::from_utf8(v).unwrap(), "155000 85 12.34 112.34 0.05 -3 NULL ");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "155000 85 12.34 112.34 0.05 -3 NULL "
+        );
     }
 }

@@ -27,8 +27,13 @@ impl AdminService {
 impl Admin for AdminService {
     async fn jobs(&self, request: Request<JobsRequest>) -> Result<Response<JobsReply>, Status> {
         let limit = request.into_inner().limit.clamp(1, 10_000) as usize;
-        let jobs = self.jobs.store().jobs(limit).map_err(|e| Status::internal(e.to_string()))?;
-        let jobs_json = serde_json::to_string(&jobs).map_err(|e| Status::internal(e.to_string()))?;
+        let jobs = self
+            .jobs
+            .store()
+            .jobs(limit)
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let jobs_json =
+            serde_json::to_string(&jobs).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(JobsReply { jobs_json }))
     }
 }

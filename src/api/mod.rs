@@ -50,10 +50,16 @@ impl Lender for LenderService {
     ) -> Result<Response<BlockLocationsResp>, Status> {
         let path = request.into_inner().path;
         let reply = match self.jobs.webhdfs().blocks_per_host(&path).await {
-            Ok(counts) => BlockLocationsResp { block_entries: counts.into_iter().collect(), error: String::new() },
+            Ok(counts) => BlockLocationsResp {
+                block_entries: counts.into_iter().collect(),
+                error: String::new(),
+            },
             Err(e) => {
                 tracing::warn!(path = %shorten(&path), error = %e, "BlockLocations failed");
-                BlockLocationsResp { block_entries: Default::default(), error: e.to_string() }
+                BlockLocationsResp {
+                    block_entries: Default::default(),
+                    error: e.to_string(),
+                }
             }
         };
         Ok(Response::new(reply))
@@ -66,8 +72,15 @@ impl Lender for LenderService {
         let county = request.into_inner().county_code;
         let reply = match self.jobs.average_loan(county).await {
             Ok(answer) => match i32::try_from(answer.average) {
-                Ok(avg_loan) => CalcAvgLoanResp { avg_loan, source: answer.source.as_str().into(), error: String::new() },
-                Err(_) => error_reply(format!("county {county}: average {} does not fit int32", answer.average)),
+                Ok(avg_loan) => CalcAvgLoanResp {
+                    avg_loan,
+                    source: answer.source.as_str().into(),
+                    error: String::new(),
+                },
+                Err(_) => error_reply(format!(
+                    "county {county}: average {} does not fit int32",
+                    answer.average
+                )),
             },
             Err(e) => {
                 tracing::warn!(county, error = %e, "CalcAvgLoan failed");
@@ -79,10 +92,17 @@ impl Lender for LenderService {
 }
 
 fn error_reply(error: String) -> CalcAvgLoanResp {
-    CalcAvgLoanResp { avg_loan: 0, source: String::new(), error }
+    CalcAvgLoanResp {
+        avg_loan: 0,
+        source: String::new(),
+        error,
+    }
 }
 
 fn shorten(path: &str) -> &str {
-    let cut = (0..=path.len().min(120)).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    let cut = (0..=path.len().min(120))
+        .rev()
+        .find(|&i| path.is_char_boundary(i))
+        .unwrap_or(0);
     &path[..cut]
 }

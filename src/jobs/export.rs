@@ -9,7 +9,10 @@ use parquet::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{ExportArgs, Jobs, Outcome, tracked::{Job, JobResult}};
+use super::{
+    ExportArgs, Jobs, Outcome,
+    tracked::{Job, JobResult},
+};
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
     error::Result,
@@ -76,22 +79,42 @@ fn export_layout() -> Layout {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(MAX_GROUP_ROWS))
         .build();
-    Layout { props, cluster_by: Some(COUNTY_COLUMN), target_group_rows: TARGET_GROUP_ROWS }
+    Layout {
+        props,
+        cluster_by: Some(COUNTY_COLUMN),
+        target_group_rows: TARGET_GROUP_ROWS,
+    }
 }
 
 impl Jobs {
     pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
-        let job = Job { id: &args.job_id, kind: JobKind::Export, key: "export", args: EXPORT_ARGS, max_attempts: 3 };
-        self.run_tracked(job, |attempt| self.export_once(&args.job_id, attempt)).await
+        let job = Job {
+            id: &args.job_id,
+            kind: JobKind::Export,
+            key: "export",
+            args: EXPORT_ARGS,
+            max_attempts: 3,
+        };
+        self.run_tracked(job, |attempt| self.export_once(&args.job_id, attempt))
+            .await
     }
 
     async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
         let started = Instant::now();
         let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
-        let target = Target { path: EXPORT_PATH, replication: EXPORT_REPLICATION };
+        let target = Target {
+            path: EXPORT_PATH,
+            replication: EXPORT_REPLICATION,
+        };
         let staged = self
             .hdfs
-            .write_parquet(target, &format!("{job_id}-{attempt}"), schema, export_layout(), ReceiverStream::new(batches))
+            .write_parquet(
+                target,
+                &format!("{job_id}-{attempt}"),
+                schema,
+                export_layout(),
+                ReceiverStream::new(batches),
+            )
             .await?;
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
@@ -106,7 +129,9 @@ impl Jobs {
         };
         let written = staged.publish(&self.hdfs).await?;
         *self.big_file.lock().await = None;
-        self.store.finish_generation(generation, written.rows, written.bytes).await?;
+        self.store
+            .finish_generation(generation, written.rows, written.bytes)
+            .await?;
         Ok(ExportOutcome {
             generation,
             rows: written.rows,

@@ -34,7 +34,11 @@ impl NodeHealth {
     }
 
     /// The first of `hosts` that is known or suspected to be down.
-    pub async fn first_down<'a>(&self, webhdfs: &WebHdfs, hosts: &'a [String]) -> Option<&'a String> {
+    pub async fn first_down<'a>(
+        &self,
+        webhdfs: &WebHdfs,
+        hosts: &'a [String],
+    ) -> Option<&'a String> {
         {
             let mut suspects = lock(&self.suspects);
             suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
@@ -71,5 +75,7 @@ impl NodeHealth {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -80,7 +80,10 @@ impl Jobs {
         let store = Store::open(&config.db_path).await?;
         let interrupted = store.mark_interrupted().await?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "attempts cut short by the previous shutdown; their jobs run again");
+            tracing::warn!(
+                interrupted,
+                "attempts cut short by the previous shutdown; their jobs run again"
+            );
         }
         let queues = queue::Queues::new(&store)?;
         let jobs = Arc::new(Jobs {
@@ -111,10 +114,14 @@ impl Jobs {
 
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
-        match self.submit("export".into(), JobKind::Export, export::EXPORT_ARGS.into(), |job_id| {
-            queue::Task::Export(ExportArgs { job_id })
-        })
-        .await?
+        match self
+            .submit(
+                "export".into(),
+                JobKind::Export,
+                export::EXPORT_ARGS.into(),
+                |job_id| queue::Task::Export(ExportArgs { job_id }),
+            )
+            .await?
         {
             Outcome::Export(outcome) => Ok(outcome),
             other => Err(unexpected(other)),
@@ -148,7 +155,9 @@ impl Jobs {
                     return Ok(result);
                 }
                 if outcome.changed().await.is_err() {
-                    return Err(Error::Queue(format!("job {job_id} ended without an outcome")));
+                    return Err(Error::Queue(format!(
+                        "job {job_id} ended without an outcome"
+                    )));
                 }
             }
         };
@@ -197,10 +206,15 @@ impl Jobs {
         }
         match self.hdfs.stat(EXPORT_PATH).await? {
             Some(_) => {
-                tracing::info!(path = EXPORT_PATH, "adopting an export the store did not know");
+                tracing::info!(
+                    path = EXPORT_PATH,
+                    "adopting an export the store did not know"
+                );
                 self.store.begin_generation(None).await
             }
-            None => Err(Error::NotFound(format!("no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"))),
+            None => Err(Error::NotFound(format!(
+                "no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"
+            ))),
         }
     }
 
@@ -220,15 +234,21 @@ impl Jobs {
         tokio::spawn(async move {
             match self.hdfs.clean_temporaries(started_ms).await {
                 Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "removed temporary files of interrupted jobs"),
-                Err(e) => tracing::warn!(error = %e, "could not clean temporary files (HDFS down?)"),
+                Ok(removed) => {
+                    tracing::info!(removed, "removed temporary files of interrupted jobs")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not clean temporary files (HDFS down?)")
+                }
             }
         });
     }
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn unexpected(outcome: Outcome) -> Error {

@@ -15,8 +15,8 @@ use parquet::{
     arrow::{
         ArrowWriter, ParquetRecordBatchStreamBuilder, ProjectionMask,
         arrow_reader::{
-            ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-            RowFilter,
+            ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions,
+            ParquetRecordBatchReaderBuilder, RowFilter,
         },
     },
     basic::Compression,
@@ -24,7 +24,10 @@ use parquet::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Jobs, Outcome, PartitionArgs, queue, tracked::{Job, JobResult}};
+use super::{
+    Jobs, Outcome, PartitionArgs, queue,
+    tracked::{Job, JobResult},
+};
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, PARTITION_REPLICATION, partition_path},
     error::{Error, Result},
@@ -144,23 +147,38 @@ impl Jobs {
                 }
             }
             // Marked lost earlier: rebuilt again unless someone deleted the file meanwhile.
-            Some(record) if record.generation == generation => match self.hdfs.stat(&record.path).await {
-                Ok(None) => Source::Create,
-                _ => Source::Recreate,
-            },
+            Some(record) if record.generation == generation => {
+                match self.hdfs.stat(&record.path).await {
+                    Ok(None) => Source::Create,
+                    _ => Source::Recreate,
+                }
+            }
             _ => Source::Create,
         };
         // A partition job needs the NameNode: when it is down, say so now rather than
         // queue work that can only fail slowly.
         if self.hdfs.stat(EXPORT_PATH).await?.is_none() {
-            return Err(Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first")));
+            return Err(Error::NotFound(format!(
+                "{EXPORT_PATH} is missing: run DbToHdfs first"
+            )));
         }
         let outcome = self
             .submit(
                 format!("county:{county}"),
                 JobKind::Partition,
-                PartitionArgs { job_id: String::new(), county, source }.describe(),
-                |job_id| queue::Task::Partition(PartitionArgs { job_id, county, source }),
+                PartitionArgs {
+                    job_id: String::new(),
+                    county,
+                    source,
+                }
+                .describe(),
+                |job_id| {
+                    queue::Task::Partition(PartitionArgs {
+                        job_id,
+                        county,
+                        source,
+                    })
+                },
             )
             .await?;
         match outcome {
@@ -173,13 +191,22 @@ impl Jobs {
     /// loan_amount column is decoded.
     async fn reuse(&self, record: &PartitionRecord) -> Result<CountyAnswer> {
         if let Some(host) = self.health.first_down(&self.webhdfs, &record.hosts).await {
-            return Err(Error::Unavailable(format!("{}: its DataNode {host} is down", record.path)));
+            return Err(Error::Unavailable(format!(
+                "{}: its DataNode {host} is down",
+                record.path
+            )));
         }
         // A healthy county file reads in milliseconds. hdfs-native may spend up to three
         // socket timeouts on a silent node (two cached connections, then a new one), so
         // bound the read at about one timeout and rebuild the file instead.
         let limit = self.config.datanode_timeout + Duration::from_millis(500);
-        let bytes = match bounded(format!("reading {}", record.path), limit, self.hdfs.read_all(&record.path)).await {
+        let bytes = match bounded(
+            format!("reading {}", record.path),
+            limit,
+            self.hdfs.read_all(&record.path),
+        )
+        .await
+        {
             Ok(bytes) => bytes,
             Err(e) => return Err(e),
         };
@@ -203,8 +230,15 @@ impl Jobs {
     pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
         let key = format!("county:{}", args.county);
         let described = args.describe();
-        let job = Job { id: &args.job_id, kind: JobKind::Partition, key: &key, args: &described, max_attempts: 2 };
-        self.run_tracked(job, |attempt| self.cut_partition(&args, attempt)).await
+        let job = Job {
+            id: &args.job_id,
+            kind: JobKind::Partition,
+            key: &key,
+            args: &described,
+            max_attempts: 2,
+        };
+        self.run_tracked(job, |attempt| self.cut_partition(&args, attempt))
+            .await
     }
 
     async fn cut_partition(&self, args: &PartitionArgs, attempt: u32) -> Result<CountyAnswer> {
@@ -231,13 +265,17 @@ impl Jobs {
             sum.add(amounts)?;
         }
         if batches.iter().all(|b| b.num_rows() == 0) {
-            return Err(Error::NotFound(format!("no loans for county {county} in {EXPORT_PATH}")));
+            return Err(Error::NotFound(format!(
+                "no loans for county {county} in {EXPORT_PATH}"
+            )));
         }
         let average = average_of(&sum, county)?;
         let path = partition_path(county);
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let read_ms = started.elapsed().as_millis() as u64;
-        let (bytes, host) = self.write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches).await?;
+        let (bytes, host) = self
+            .write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches)
+            .await?;
         let write_ms = started.elapsed().as_millis() as u64 - read_ms;
         tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
         let hosts = vec![host];
@@ -253,7 +291,13 @@ impl Jobs {
                 lost: false,
             })
             .await?;
-        Ok(CountyAnswer { county, average, source: args.source, rows, bytes })
+        Ok(CountyAnswer {
+            county,
+            average,
+            source: args.source,
+            rows,
+            bytes,
+        })
     }
 
     /// Writes the county file (temporary name, then rename) through a DataNode we trust;
@@ -268,14 +312,26 @@ impl Jobs {
     ) -> Result<(u64, String)> {
         let encoding = Instant::now();
         let data = encode_parquet(schema, batches, path)?;
-        tracing::debug!(path, bytes = data.len(), encode_ms = encoding.elapsed().as_millis() as u64, "county file encoded");
+        tracing::debug!(
+            path,
+            bytes = data.len(),
+            encode_ms = encoding.elapsed().as_millis() as u64,
+            "county file encoded"
+        );
         let tmp = temp_path(path, &format!("{job_id}-{attempt}"));
         let mut last_error = None;
         for try_number in 1..=WRITE_TRIES {
             let avoid = self.health.avoid(&self.webhdfs).await;
             let created = self
                 .webhdfs
-                .create(&tmp, data.clone(), PARTITION_REPLICATION, BLOCK_SIZE, &avoid, self.config.datanode_timeout)
+                .create(
+                    &tmp,
+                    data.clone(),
+                    PARTITION_REPLICATION,
+                    BLOCK_SIZE,
+                    &avoid,
+                    self.config.datanode_timeout,
+                )
                 .await;
             match created {
                 Ok(host) => {
@@ -325,10 +381,17 @@ impl Jobs {
                 e
             }
         })?;
-        let reader_metadata = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
-            .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
+        let reader_metadata =
+            ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
+                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
         let schema = reader_metadata.schema().clone();
-        let big = BigFile { generation, opened: Instant::now(), reader, metadata, schema };
+        let big = BigFile {
+            generation,
+            opened: Instant::now(),
+            reader,
+            metadata,
+            schema,
+        };
         *cached = Some(big.clone());
         Ok(big)
     }
@@ -345,35 +408,48 @@ impl Jobs {
     async fn read_county(&self, big: &BigFile, county: i32) -> Result<Vec<RecordBatch>> {
         let groups = row_groups_for_county(&big.metadata, &big.schema, county)?;
         if groups.is_empty() {
-            return Err(Error::NotFound(format!("no loans for county {county} in {EXPORT_PATH}")));
+            return Err(Error::NotFound(format!(
+                "no loans for county {county} in {EXPORT_PATH}"
+            )));
         }
-        let file = ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
-        let reader_metadata = ArrowReaderMetadata::try_new(big.metadata.clone(), ArrowReaderOptions::default())
-            .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let county_only = ProjectionMask::columns(big.metadata.file_metadata().schema_descr(), [COUNTY_COLUMN]);
+        let file =
+            ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
+        let reader_metadata =
+            ArrowReaderMetadata::try_new(big.metadata.clone(), ArrowReaderOptions::default())
+                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
+        let county_only =
+            ProjectionMask::columns(big.metadata.file_metadata().schema_descr(), [COUNTY_COLUMN]);
         let predicate = ArrowPredicateFn::new(county_only, move |batch: RecordBatch| {
-            county_mask(batch.column(0), county).map_err(|e| ArrowError::ComputeError(e.to_string()))
+            county_mask(batch.column(0), county)
+                .map_err(|e| ArrowError::ComputeError(e.to_string()))
         });
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(file, reader_metadata)
             .with_row_groups(groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .with_batch_size(16 * 1024)
             .build()
-            .map_err(|e| Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e))?;
+            .map_err(|e| {
+                Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
+            })?;
         let limit = self.config.datanode_timeout * 4 + Duration::from_secs(10);
-        bounded(format!("reading county {county} from {EXPORT_PATH}"), limit, async {
-            stream
-                .try_collect()
-                .await
-                .map_err(|e| Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e))
-        })
+        bounded(
+            format!("reading county {county} from {EXPORT_PATH}"),
+            limit,
+            async {
+                stream.try_collect().await.map_err(|e| {
+                    Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
+                })
+            },
+        )
         .await
     }
 }
 
 /// A county file is small (well under a block): encode it in memory, send it in one go.
 fn encode_parquet(schema: SchemaRef, batches: &[RecordBatch], path: &str) -> Result<Bytes> {
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let perr = |e| Error::parquet(format!("encoding {path}"), e);
     let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(perr)?;
     for batch in batches {
@@ -388,7 +464,11 @@ fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
     let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let amount_only = ProjectionMask::columns(builder.parquet_schema(), [AMOUNT_COLUMN]);
-    let reader = builder.with_projection(amount_only).with_batch_size(64 * 1024).build().map_err(perr)?;
+    let reader = builder
+        .with_projection(amount_only)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(perr)?;
     let mut sum = LoanSum::default();
     for batch in reader {
         let batch = batch.map_err(|e| Error::arrow(format!("decoding {path}"), e))?;
@@ -401,5 +481,6 @@ fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
 }
 
 fn average_of(sum: &LoanSum, county: i32) -> Result<i64> {
-    sum.average().ok_or_else(|| Error::NotFound(format!("no loan amounts for county {county}")))
+    sum.average()
+        .ok_or_else(|| Error::NotFound(format!("no loan amounts for county {county}")))
 }

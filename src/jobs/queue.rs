@@ -34,7 +34,9 @@ pub struct Queues {
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 fn queue_config(queue: &str) -> QueueConfig {
-    QueueConfig::default().queue(queue).heartbeat_interval(HEARTBEAT)
+    QueueConfig::default()
+        .queue(queue)
+        .heartbeat_interval(HEARTBEAT)
 }
 
 impl Queues {
@@ -53,7 +55,8 @@ impl Queues {
 
     /// Durably enqueues a task; the worker is woken in-process at once.
     pub async fn push(&self, task: Task) -> Result<()> {
-        let queue_err = |e: TaskSinkError<apalis_redb::Error>| Error::Queue(format!("enqueueing: {e}"));
+        let queue_err =
+            |e: TaskSinkError<apalis_redb::Error>| Error::Queue(format!("enqueueing: {e}"));
         match task {
             Task::Export(args) => {
                 let task = build(args.job_id.clone(), args);
@@ -61,7 +64,11 @@ impl Queues {
             }
             Task::Partition(args) => {
                 let task = build(args.job_id.clone(), args);
-                self.partition.clone().push_task(task).await.map_err(queue_err)
+                self.partition
+                    .clone()
+                    .push_task(task)
+                    .await
+                    .map_err(queue_err)
             }
         }
     }
@@ -70,7 +77,10 @@ impl Queues {
 /// Our jobs retry inside their own attempt loop (recorded in the job history), so the
 /// queue runs each task once, and again only after a crash.
 fn build<T>(job_id: String, args: T) -> apalis::prelude::Task<T> {
-    TaskBuilder::new(args).task_id(TaskId::from_string(job_id)).max_attempts(1).build()
+    TaskBuilder::new(args)
+        .task_id(TaskId::from_string(job_id))
+        .max_attempts(1)
+        .build()
 }
 
 /// apalis-redb hands a crashed worker's tasks back only once that worker's heartbeat is
@@ -137,7 +147,10 @@ where
     }
 }
 
-async fn run_export(args: ExportArgs, jobs: Data<Arc<Jobs>>) -> std::result::Result<String, BoxDynError> {
+async fn run_export(
+    args: ExportArgs,
+    jobs: Data<Arc<Jobs>>,
+) -> std::result::Result<String, BoxDynError> {
     jobs.run_export_job(args).await.map_err(Into::into)
 }
 

@@ -61,7 +61,11 @@ impl Jobs {
                     let will_retry = attempt < job.max_attempts && error.is_retryable();
                     let text = error.to_string();
                     tracing::warn!(job = job.id, what = label, attempt = number, ms, error = %text, will_retry, "job end: failed");
-                    let report = AttemptReport { error: Some(text.clone()), will_retry, ..Default::default() };
+                    let report = AttemptReport {
+                        error: Some(text.clone()),
+                        will_retry,
+                        ..Default::default()
+                    };
                     self.record_end(job.id, report).await;
                     if !will_retry {
                         self.finish(job.key, job.id, Outcome::Failed(text.clone()));

@@ -80,7 +80,10 @@ mod tests {
         assert_eq!(store.begin_generation(Some("a".into())).await.unwrap(), 1);
         store.finish_generation(1, 10, 100).await.unwrap();
         let rec = store.export().unwrap().unwrap();
-        assert_eq!((rec.generation, rec.rows, rec.bytes), (1, Some(10), Some(100)));
+        assert_eq!(
+            (rec.generation, rec.rows, rec.bytes),
+            (1, Some(10), Some(100))
+        );
         assert_eq!(store.begin_generation(None).await.unwrap(), 2);
         // Stats of an older generation do not overwrite the newer record.
         store.finish_generation(1, 99, 999).await.unwrap();

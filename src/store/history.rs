@@ -135,8 +135,11 @@ impl Store {
             let failed = report.error.is_some();
             if let Some(attempt) = job.attempts.last_mut() {
                 attempt.ended_ms = Some(now_ms());
-                attempt.outcome =
-                    if failed { AttemptOutcome::Failed } else { AttemptOutcome::Succeeded };
+                attempt.outcome = if failed {
+                    AttemptOutcome::Failed
+                } else {
+                    AttemptOutcome::Succeeded
+                };
                 attempt.error = report.error.clone();
                 attempt.rows = report.rows;
                 attempt.bytes = report.bytes;
@@ -207,7 +210,11 @@ impl Store {
         id: &str,
         f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
     ) -> Result<T> {
-        let missing = |id: &str| Err(crate::Error::Store(format!("job {id} is not in the history")));
+        let missing = |id: &str| {
+            Err(crate::Error::Store(format!(
+                "job {id} is not in the history"
+            )))
+        };
         self.upsert_job(id, missing, f).await
     }
 
@@ -243,18 +250,47 @@ mod tests {
         let (store, _dir) = temp_store().await;
         let first = uuid::Uuid::now_v7().to_string();
         let second = uuid::Uuid::now_v7().to_string();
-        store.job_submitted(&first, JobKind::Export, "export".into()).await.unwrap();
-        store.job_submitted(&second, JobKind::Partition, "county=55001".into()).await.unwrap();
+        store
+            .job_submitted(&first, JobKind::Export, "export".into())
+            .await
+            .unwrap();
+        store
+            .job_submitted(&second, JobKind::Partition, "county=55001".into())
+            .await
+            .unwrap();
 
-        assert_eq!(store.attempt_started(&first, JobKind::Export, "export").await.unwrap(), 1);
-        let failed = AttemptReport { error: Some("boom".into()), will_retry: true, ..Default::default() };
+        assert_eq!(
+            store
+                .attempt_started(&first, JobKind::Export, "export")
+                .await
+                .unwrap(),
+            1
+        );
+        let failed = AttemptReport {
+            error: Some("boom".into()),
+            will_retry: true,
+            ..Default::default()
+        };
         store.attempt_finished(&first, failed).await.unwrap();
-        assert_eq!(store.attempt_started(&first, JobKind::Export, "export").await.unwrap(), 2);
-        let ok = AttemptReport { rows: Some(7), summary: Some("7 rows".into()), ..Default::default() };
+        assert_eq!(
+            store
+                .attempt_started(&first, JobKind::Export, "export")
+                .await
+                .unwrap(),
+            2
+        );
+        let ok = AttemptReport {
+            rows: Some(7),
+            summary: Some("7 rows".into()),
+            ..Default::default()
+        };
         store.attempt_finished(&first, ok).await.unwrap();
 
         let jobs = store.jobs(10).unwrap();
-        assert_eq!(jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), [&second, &first]);
+        assert_eq!(
+            jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+            [&second, &first]
+        );
         let export = &jobs[1];
         assert_eq!(export.state, JobState::Succeeded);
         assert_eq!(export.attempts.len(), 2);
@@ -268,18 +304,36 @@ mod tests {
     async fn a_job_started_before_it_was_recorded_keeps_its_attempts() {
         let (store, _dir) = temp_store().await;
         let id = uuid::Uuid::now_v7().to_string();
-        assert_eq!(store.attempt_started(&id, JobKind::Partition, "county=55001").await.unwrap(), 1);
-        store.job_submitted(&id, JobKind::Partition, "county=55001".into()).await.unwrap();
+        assert_eq!(
+            store
+                .attempt_started(&id, JobKind::Partition, "county=55001")
+                .await
+                .unwrap(),
+            1
+        );
+        store
+            .job_submitted(&id, JobKind::Partition, "county=55001".into())
+            .await
+            .unwrap();
         let job = store.job(&id).unwrap().unwrap();
-        assert_eq!((job.args.as_str(), job.attempts.len(), job.state), ("county=55001", 1, JobState::Running));
+        assert_eq!(
+            (job.args.as_str(), job.attempts.len(), job.state),
+            ("county=55001", 1, JobState::Running)
+        );
     }
 
     #[tokio::test]
     async fn running_attempts_become_interrupted_at_startup() {
         let (store, _dir) = temp_store().await;
         let id = uuid::Uuid::now_v7().to_string();
-        store.job_submitted(&id, JobKind::Export, "export".into()).await.unwrap();
-        store.attempt_started(&id, JobKind::Export, "export").await.unwrap();
+        store
+            .job_submitted(&id, JobKind::Export, "export".into())
+            .await
+            .unwrap();
+        store
+            .attempt_started(&id, JobKind::Export, "export")
+            .await
+            .unwrap();
         assert_eq!(store.mark_interrupted().await.unwrap(), 1);
         let job = store.job(&id).unwrap().unwrap();
         assert_eq!(job.attempts[0].outcome, AttemptOutcome::Interrupted);

@@ -46,7 +46,8 @@ impl Store {
     pub async fn put_partition(&self, record: PartitionRecord) -> Result<()> {
         let raw = to_json(&record)?;
         self.write_lazily(move |txn| {
-            txn.open_table(PARTITIONS)?.insert(record.county, raw.as_str())?;
+            txn.open_table(PARTITIONS)?
+                .insert(record.county, raw.as_str())?;
             Ok(())
         })
         .await
