@@ -87,8 +87,15 @@ jobs *args:
         ./target/release/lender jobs {{args}}
     fi
 
-# The full test suite: against the real local cluster (starts what is not running), then the deployment in containers
-test: dev-up dev-serve
+# Lint gates, all at zero: rustfmt, clippy (warnings are errors), shellcheck, ruff (ruff.toml)
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+    shellcheck -x $(git ls-files '*.sh') .ci/run
+    ruff check .
+
+# The full test suite: the lint gates, the real local cluster (starts what is not running), then the deployment in containers
+test: lint dev-up dev-serve
     cargo test --release --workspace --quiet
     PYTHONPATH=.local/py python3 -m pytest -q tests --ignore=tests/test_containers.py
     just test-containers

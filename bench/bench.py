@@ -399,7 +399,7 @@ def bench_floors(reps, query):
 def largest_counties(n=5):
     rows = sql("SELECT county_code, COUNT(*) AS n FROM loans INNER JOIN loan_types "
                "ON loans.loan_type_id = loan_types.id WHERE loan_amount > 30000 AND loan_amount < 800000 "
-               "AND county_code IS NOT NULL GROUP BY county_code ORDER BY n DESC LIMIT %d" % n)
+               f"AND county_code IS NOT NULL GROUP BY county_code ORDER BY n DESC LIMIT {int(n)}")
     return [int(float(c)) for c, _ in rows]
 
 

@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of ours lacks for building, running and testing lender:
-# Python tools (grpc, pytest, just, hadolint), the release build, and the client's
-# generated gRPC modules. MariaDB and Hadoop are installed by dev/mysql.sh and
+# Python tools (grpc, pytest, just, hadolint, ruff), shellcheck, rustfmt and clippy, the release
+# build, and the client's generated gRPC modules. MariaDB and Hadoop are installed by dev/mysql.sh and
 # dev/cluster.sh when the cluster first starts. Idempotent and quiet when nothing is missing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-if ! python3 -c "import grpc, grpc_tools, yaml, pytest, pyarrow" 2>/dev/null || ! command -v just >/dev/null || ! command -v hadolint >/dev/null; then
+if ! python3 -c "import grpc, grpc_tools, yaml, pytest, pyarrow, pandas" 2>/dev/null \
+   || ! command -v just >/dev/null || ! command -v hadolint >/dev/null || ! command -v ruff >/dev/null; then
   echo "==> installing Python tools (requirements-dev.txt)"
   python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  command -v pyenv >/dev/null && pyenv rehash || true
+  if command -v pyenv >/dev/null; then pyenv rehash || true; fi
   scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-  for tool in just hadolint; do
+  for tool in just hadolint ruff; do
     [[ -x $scripts/$tool ]] && ln -sf "$scripts/$tool" "/usr/local/bin/$tool"
   done
+fi
+
+if ! command -v shellcheck >/dev/null; then
+  echo "==> installing shellcheck (Debian package)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+fi
+if command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  echo "==> adding rustfmt and clippy"
+  rustup component add rustfmt clippy
 fi
 
 echo "==> building lender (release)"

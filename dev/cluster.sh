@@ -120,7 +120,7 @@ fetch_jars() {
   [ -f "$tmp/hadoop-hdfs-3.3.6.jar" ] || die "Maven ran but $tmp has no hadoop-hdfs-3.3.6.jar"
   sha256sum "$POM" | cut -d' ' -f1 >"$tmp/.stamp"
   rm -rf "$LIB"; mv "$tmp" "$LIB"
-  log "jars ready: $(ls "$LIB" | wc -l) jars, $(du -sh "$LIB" | cut -f1), $((SECONDS - t0)) s"
+  log "jars ready: $(find "$LIB" -name "*.jar" | wc -l) jars, $(du -sh "$LIB" | cut -f1), $((SECONDS - t0)) s"
 }
 
 # ---------------------------------------------------------------- network
@@ -204,10 +204,10 @@ dn_pid() {
 }
 
 stop_pid() {  # pid name [grace seconds]
-  local p="$1" name="$2" grace="${3:-10}" i
+  local p="$1" name="$2" grace="${3:-10}"
   [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
   kill -TERM "$p" 2>/dev/null || true
-  for i in $(seq 1 $((grace * 5))); do
+  for _ in $(seq 1 $((grace * 5))); do
     kill -0 "$p" 2>/dev/null || { log "stopped $name (pid $p)"; return 0; }
     sleep 0.2
   done
@@ -313,7 +313,7 @@ wait_nn_http() {
   while :; do
     v="$(nn_view)"
     [ "$(view_get nn "$v")" = up ] && return 0
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null || fail_timeout "the NameNode process exited" "$LOGS/nn.log"
+    if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then fail_timeout "the NameNode process exited" "$LOGS/nn.log"; fi
     [ $SECONDS -lt $deadline ] || fail_timeout "NameNode web server not up after ${TIMEOUT}s" "$LOGS/nn.log"
     sleep 1
   done
@@ -401,7 +401,7 @@ summary() {
   for n in $(seq 1 $NUM_DN); do
     st="$(node_state "$v" "$n")"
     printf '  DataNode %s pid %-7s host %s (netns %s, xfer :%s)  %s%s\n' "$n" "$(dn_pid "$n")" \
-      "$(dn_ip "$n")" "$(dn_ns "$n")" "$DN_XFER_PORT" "${st%% *}" "$(is_cut "$n" && echo ' [cut]' || true)"
+      "$(dn_ip "$n")" "$(dn_ns "$n")" "$DN_XFER_PORT" "${st%% *}" "$(if is_cut "$n"; then echo ' [cut]'; fi)"
   done
   echo "  logs $LOGS   CLI: dev/cluster.sh hdfs dfs -ls /   env: eval \"\$(dev/cluster.sh env)\""
 }
@@ -473,7 +473,7 @@ cmd_status() {
   for n in $(seq 1 $NUM_DN); do
     st="$(node_state "$v" "$n")"
     printf 'DataNode %s %-12s jvm=%-8s net=%-4s namenode=%s\n' "$n" "$(dn_ip "$n")" \
-      "$( [ -n "$(dn_pid "$n")" ] && echo "$(dn_pid "$n")" || echo down)" \
+      "$(p="$(dn_pid "$n")"; echo "${p:-down}")" \
       "$(ip netns list 2>/dev/null | grep -qw "^$(dn_ns "$n")" && { is_cut "$n" && echo cut || echo ok; } || echo none)" \
       "${st:-unknown}${st:+ s-since-heartbeat}"
   done
@@ -481,7 +481,9 @@ cmd_status() {
 }
 
 check_n() {
-  [[ "${1:-}" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le $NUM_DN ] || die "DataNode number must be 1..$NUM_DN"
+  if ! { [[ "${1:-}" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le $NUM_DN ]; }; then
+    die "DataNode number must be 1..$NUM_DN"
+  fi
 }
 
 cmd_kill_dn() {
@@ -565,7 +567,7 @@ cmd_hdfs() {
 }
 
 cmd_env() {
-  local n hosts="" ips=""
+  local n hosts=""
   for n in $(seq 1 $NUM_DN); do hosts="$hosts${hosts:+,}$(dn_ip "$n")"; done
   echo "export LENDER_HDFS_URL=$HDFS_URL"
   echo "export LENDER_WEBHDFS_URL=$WEBHDFS_URL"

@@ -31,7 +31,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -154,7 +153,8 @@ def import_base_image():
         shutil.rmtree(rootfs, ignore_errors=True)
         log(f"base rootfs ready in {time.monotonic() - t0:.0f} s")
     with open(BASE_TARBALL, "rb") as f:
-        proc = subprocess.run(["podman", "import", "--change", 'CMD ["bash"]', "-", "localhost/debian-minbase:bookworm"],
+        cmd = ["podman", "import", "--change", 'CMD ["bash"]', "-", "localhost/debian-minbase:bookworm"]
+        proc = subprocess.run(cmd,
                               stdin=f, env=podman_env(), capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"podman import failed: {proc.stderr[-2000:]}")
@@ -359,7 +359,9 @@ def down():
 
 def netavark_rules():
     """iptables-save lines (filter and nat) that netavark made: its chains and the jumps to them."""
-    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout if shutil.which("iptables-save") else ""
+    if not shutil.which("iptables-save"):
+        return []
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if "NETAVARK" in line]
 
 

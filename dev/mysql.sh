@@ -142,8 +142,8 @@ port_busy() {
 }
 
 wait_until_up() {
-    local pid="$1" i
-    for i in $(seq 1 240); do
+    local pid="$1"
+    for _ in $(seq 1 240); do
         if ping; then return 0; fi
         kill -0 "$pid" 2>/dev/null || { tail -n 30 "$LOG" >&2 || true; die "mariadbd exited during start-up (log: $LOG)"; }
         sleep 0.5
@@ -152,9 +152,9 @@ wait_until_up() {
 }
 
 stop_pid() {
-    local pid="$1" i
+    local pid="$1"
     kill "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
         kill -0 "$pid" 2>/dev/null || return 0
         sleep 0.5
     done

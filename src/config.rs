@@ -1,6 +1,7 @@
 //! Service configuration: environment variables with defaults that match the Compose
 //! deployment (`mysql:3306`, `hdfs://boss:9000`, `http://boss:9870`). The local cluster
-//! overrides them (see `dev/env.sh`).
+//! overrides them (`dev/serve.sh env`, which reads `dev/mysql.sh env` and `dev/cluster.sh env`).
+//! A variable that is set but unusable is an error naming it, never a silent default.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -37,18 +38,19 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Self {
-        Config {
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Config {
             listen: env_or("LENDER_LISTEN", "0.0.0.0:5000"),
             mysql_url: env_or("LENDER_MYSQL_URL", "mysql://root:abc@mysql:3306/CS544"),
-            mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)),
+            mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)?),
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
-            datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 1500)),
+            datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 1500)?),
             db_path: PathBuf::from(env_or("LENDER_DB", "/var/lib/lender/lender.redb")),
-            partition_workers: env_num("LENDER_PARTITION_WORKERS", 4) as usize,
-            job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)),
-        }
+            partition_workers: usize::try_from(env_num("LENDER_PARTITION_WORKERS", 4)?)
+                .map_err(|e| format!("LENDER_PARTITION_WORKERS: {e}"))?,
+            job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)?),
+        })
     }
 }
 
@@ -59,14 +61,39 @@ fn env_or(key: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+/// A whole number from `key`, `default` when unset or empty, an error naming the variable and
+/// its value when it is not a number.
+fn env_num(key: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(key) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+            format!("{key}={v:?} is not a whole number (unset it for the default {default})")
+        }),
+        _ => Ok(default),
+    }
 }
 
 /// Final path of a county's file.
 pub fn partition_path(county: i32) -> String {
     format!("{PARTITION_DIR}/{county}.parquet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_num;
+
+    #[test]
+    fn a_bad_number_is_an_error_naming_the_variable_and_value() {
+        // SAFETY: this test alone uses these variable names
+        unsafe {
+            std::env::set_var("LENDER_TEST_BAD_NUM", "12s");
+            std::env::set_var("LENDER_TEST_GOOD_NUM", " 42 ");
+        }
+        let err = env_num("LENDER_TEST_BAD_NUM", 7).unwrap_err();
+        assert!(
+            err.contains("LENDER_TEST_BAD_NUM") && err.contains("12s"),
+            "{err}"
+        );
+        assert_eq!(env_num("LENDER_TEST_GOOD_NUM", 7), Ok(42));
+        assert_eq!(env_num("LENDER_TEST_UNSET_NUM", 7), Ok(7));
+    }
 }

@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(sum.average(), Some(125000));
 
         let mut sum = LoanSum::default();
-        let decimals = Decimal128Array::from(vec![10_5, 20_0])
+        let decimals = Decimal128Array::from(vec![105, 200]) // 10.5 and 20.0 at scale 1
             .with_precision_and_scale(10, 1)
             .unwrap();
         sum.add(&(Arc::new(decimals) as ArrayRef)).unwrap();

@@ -9,9 +9,23 @@ import time
 
 import grpc
 import pytest
-
-from support import (EXPORT, avg, blocks, cluster, datanode_ip, delete, export, jobs_json, list_dir,
-                     oracle_averages, peak_rss_mib, read_parquet, serve, server_pid, wait_until)
+from support import (
+    EXPORT,
+    avg,
+    blocks,
+    cluster,
+    datanode_ip,
+    delete,
+    export,
+    jobs_json,
+    list_dir,
+    oracle_averages,
+    peak_rss_mib,
+    read_parquet,
+    serve,
+    server_pid,
+    wait_until,
+)
 
 CALL_TIMEOUT = 30  # a call that takes longer than this counts as hung
 
@@ -165,6 +179,7 @@ def test_export_without_mysql_fails_clearly_and_keeps_the_old_file():
     LENDER_MYSQL_WAIT_SECS, then answers a clear error; the old file stays."""
     import os
     import subprocess
+
     from support import ROOT
     rows_before = read_parquet(EXPORT).num_rows
     serve("stop")
@@ -226,7 +241,8 @@ def test_load_with_a_datanode_failing_midway(oracle):
     elapsed = time.monotonic() - started
     latencies.sort()
     print(f"\nload: {len(latencies) / elapsed:.0f} req/s, {len(errors)} errors, "
-          f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
+          f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, "
+          f"p99 {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms, "
           f"server peak RSS {peak_rss_mib(server_pid()):.0f} MiB")
     assert not wrong
     assert not [e for e in errors if e == grpc.StatusCode.DEADLINE_EXCEEDED]
@@ -236,6 +252,7 @@ def test_load_with_a_datanode_failing_midway(oracle):
 def test_namenode_down_fails_fast_and_recovers(oracle):
     import os
     import signal
+
     from support import ROOT
     assert avg(55001, timeout=CALL_TIMEOUT).error == ""
     os.kill(int((ROOT / ".local" / "hdfs" / "pids" / "nn.pid").read_text()), signal.SIGKILL)

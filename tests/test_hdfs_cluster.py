@@ -92,7 +92,7 @@ def tcp_connect(ip, port, timeout):
         return "connected"
     except ConnectionRefusedError:
         return "refused"
-    except socket.timeout:
+    except TimeoutError:
         return "timeout"
     finally:
         s.close()
@@ -210,7 +210,7 @@ def test_cut_dn_hangs_connections_and_is_restored():
         assert tcp_connect(DN_IP[2], XFER_PORT, 3) == "timeout"
         assert time.monotonic() - t0 >= 2.9
         status = run("status").stdout.decode()
-        line = next(l for l in status.splitlines() if l.startswith("DataNode 2 "))
+        line = next(s for s in status.splitlines() if s.startswith("DataNode 2 "))
         assert "jvm=down" not in line and "net=cut" in line, line  # the JVM keeps running
         # its heartbeats are cut too: the NameNode declares it dead
         took = wait_for(lambda: nn_state()[0] == 2, DEAD_WAIT_S, "2 live DataNodes after cut-dn 2")

@@ -6,9 +6,25 @@ import math
 import re
 
 import pytest
-
-from support import (EXPORT, IN_RANGE, JOIN, avg, blocks, client, delete, export, file_status,
-                     jobs_json, live_datanode_hosts, wait_for_idle_jobs, wait_until, oracle_averages, read_parquet, serve, sql)
+from support import (
+    EXPORT,
+    IN_RANGE,
+    JOIN,
+    avg,
+    blocks,
+    client,
+    delete,
+    export,
+    file_status,
+    jobs_json,
+    live_datanode_hosts,
+    oracle_averages,
+    read_parquet,
+    serve,
+    sql,
+    wait_for_idle_jobs,
+    wait_until,
+)
 
 MIB = 1024 * 1024
 
@@ -41,7 +57,7 @@ def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
     assert table.column_names == loans_columns + ["loan_type_name"]
     # Every type id carries its own name, as in loan_types.
     names = dict((int(i), n) for i, n in sql("SELECT id, loan_type_name FROM loan_types"))
-    pairs = set(zip(table.column("loan_type_id").to_pylist(), table.column("loan_type_name").to_pylist()))
+    pairs = set(zip(table.column("loan_type_id").to_pylist(), table.column("loan_type_name").to_pylist(), strict=True))
     assert pairs == {(i, names[i]) for i, _ in pairs}
     assert {i for i, _ in pairs} == set(names)
     # Clustered by county: the county column never returns to an earlier value.
@@ -80,7 +96,7 @@ def test_block_locations_of_a_directory_is_an_error(exported):
 
 def test_every_county_matches_the_oracle_create_then_reuse(exported, oracle):
     delete("/partitions")
-    for county, (expected, rows) in sorted(oracle.items()):
+    for county, (expected, _rows) in sorted(oracle.items()):
         first = avg(county)
         assert (first.error, first.avg_loan) == ("", expected), county
         assert first.source == "create", county

@@ -15,7 +15,6 @@ import argparse
 import io
 import os
 import subprocess
-import sys
 import time
 
 import pyarrow as pa

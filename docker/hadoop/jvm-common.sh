@@ -14,6 +14,7 @@ if [ -n "${JAVA:-}" ]; then :
 elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then JAVA="$JAVA_HOME/bin/java"
 else JAVA=java; fi
 HDFS_PROFILE="${HDFS_PROFILE:-contract}"
+# shellcheck disable=SC2034  # HDFS_PROFILE_OPTS is used by the scripts that source this file
 case "$HDFS_PROFILE" in
   # dead after 2 x recheck + 10 x heartbeat: contract 2x30+10x3 = 90 s, fast 2x1+10x1 = 12 s
   contract) HDFS_PROFILE_OPTS=(-D dfs.heartbeat.interval=3 -D dfs.namenode.heartbeat.recheck-interval=30000
