@@ -285,13 +285,26 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Renames the file over its final path (replacing what was there).
+    /// Renames the file over its final path (replacing what was there). The size returned is
+    /// the one HDFS reports for the published file (what `hdfs dfs -du` shows, footer
+    /// included), not the writer's count, which misses the bytes written at close.
     pub async fn publish(self, hdfs: &Hdfs) -> Result<Written> {
         if let Err(e) = hdfs.rename_into_place(&self.tmp, &self.path).await {
             hdfs.remove_quietly(&self.tmp).await;
             return Err(e);
         }
-        Ok(self.written)
+        let bytes = match hdfs.stat(&self.path).await {
+            Ok(Some(status)) => status.length as u64,
+            // The file is in place; only the figure is missing: keep the writer's count.
+            Ok(None) | Err(_) => {
+                tracing::warn!(path = %self.path, "no file status after the rename; reporting the writer's byte count");
+                self.written.bytes
+            }
+        };
+        Ok(Written {
+            bytes,
+            ..self.written
+        })
     }
 
     pub async fn discard(self, hdfs: &Hdfs) {

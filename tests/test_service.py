@@ -51,6 +51,9 @@ def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
     status = file_status(EXPORT)
     assert status["replication"] == 2
     assert status["blockSize"] == MIB
+    # the status reports the size and block count HDFS reports (footer included)
+    mib, blocks = re.search(r"\(([\d.]+) MiB, (\d+) blocks x 2 replicas\)", exported).groups()
+    assert (mib, int(blocks)) == (f"{status['length'] / MIB:.1f}", -(-status["length"] // MIB)), exported
     table = read_parquet(EXPORT)
     assert table.num_rows == expected_rows
     loans_columns = [row[0] for row in sql("SHOW COLUMNS FROM loans")]
