@@ -122,6 +122,11 @@ bench: dev-up dev-serve
 bench-recovery: dev-up dev-serve
     PYTHONPATH=.local/py python3 bench/bench.py --recovery
 
+# DbToHdfs with a DataNode killed / cut off at 25/50/75 % of the write, both NameNode profiles: the fault test, its time table kept in bench/results/export-faults.txt
+bench-export-faults: dev-up dev-serve
+    PYTHONPATH=.local/py python3 -m pytest -q -s tests/test_export_faults.py | tee .local/export-faults.log
+    sed -n '/^DbToHdfs with a DataNode failing/,/^$/p' .local/export-faults.log > bench/results/export-faults.txt
+
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

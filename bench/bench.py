@@ -1008,6 +1008,13 @@ def markdown(r, files, json_path):
     L.append("## Plots\n")
     for k, pth in files.items():
         L.append(f"![{k}]({rel(pth)})\n")
+    faults = ROOT / "bench" / "results" / "export-faults.txt"
+    if faults.exists():
+        L.append("## DbToHdfs with a DataNode failing mid-write (`just bench-export-faults`, issue 11)\n")
+        L.append("From the last run of `tests/test_export_faults.py` (its printed table, kept in "
+                 f"`{rel(faults)}`): a DataNode killed or cut off at about 25/50/75 % of the upload, in "
+                 "both NameNode profiles; target: at most the normal time + 10 s.\n")
+        L.append("```\n" + faults.read_text().strip() + "\n```\n")
     if r.get("notes"):
         L.append("## Notes\n")
         L.append(r["notes"].strip() + "\n")

@@ -31,6 +31,8 @@ pub struct Config {
     pub datanode_timeout: Duration,
     /// redb file holding the queue, the job history and the partition table.
     pub db_path: PathBuf,
+    /// Where the export spools its Parquet file while uploading it (as large as the file).
+    pub spool_dir: PathBuf,
     /// How many partition jobs run at once.
     pub partition_workers: usize,
     /// Upper bound on how long a gRPC call waits for its job.
@@ -39,6 +41,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, String> {
+        let db_path = PathBuf::from(env_or("LENDER_DB", "/var/lib/lender/lender.redb"));
         Ok(Config {
             listen: env_or("LENDER_LISTEN", "0.0.0.0:5000"),
             mysql_url: env_or("LENDER_MYSQL_URL", "mysql://root:abc@mysql:3306/CS544"),
@@ -46,7 +49,13 @@ impl Config {
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
             datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 1500)?),
-            db_path: PathBuf::from(env_or("LENDER_DB", "/var/lib/lender/lender.redb")),
+            db_path: db_path.clone(),
+            spool_dir: match std::env::var("LENDER_SPOOL_DIR") {
+                Ok(dir) if !dir.is_empty() => PathBuf::from(dir),
+                _ => db_path
+                    .parent()
+                    .map_or_else(|| PathBuf::from("spool"), |dir| dir.join("spool")),
+            },
             partition_workers: usize::try_from(env_num("LENDER_PARTITION_WORKERS", 4)?)
                 .map_err(|e| format!("LENDER_PARTITION_WORKERS: {e}"))?,
             job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)?),

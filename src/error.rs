@@ -52,8 +52,16 @@ pub enum Error {
     #[error("job store: {0}")]
     Store(String),
 
+    /// The export's local spool file (disk full, directory not writable).
+    #[error("local spool file: {0}")]
+    Spool(String),
+
     #[error("job queue: {0}")]
     Queue(String),
+
+    /// A job's failure, shared by every caller that waited on the job; keeps its kind.
+    #[error(transparent)]
+    Job(std::sync::Arc<Error>),
 
     /// A dependency did not answer within its bound.
     #[error("timed out: {0}")]
@@ -69,11 +77,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// An hdfs-native error with what we were doing. "All DataNodes failed" comes with a
+    /// debug dump of every replica's DataNode (kilobytes): it becomes one sentence naming
+    /// the DataNodes instead.
     pub fn hdfs(context: impl Into<String>, source: hdfs_native::HdfsError) -> Self {
-        Error::Hdfs {
-            context: context.into(),
-            source,
+        let context = context.into();
+        if let hdfs_native::HdfsError::DataTransferError(message) = &source
+            && let Some(replicas) = message.strip_prefix("All DataNodes failed: ")
+        {
+            return Error::DataNode {
+                host: quoted_values(replicas, "host_name: \"").join(", "),
+                message: format!(
+                    "{context}: every replica of the data is on these DataNodes and none of them answers; it can be read again once one of them is back"
+                ),
+            };
         }
+        Error::Hdfs { context, source }
     }
 
     pub fn mysql(context: impl Into<String>, source: mysql_async::Error) -> Self {
@@ -103,6 +122,9 @@ impl Error {
 
     /// Worth another attempt: I/O that a DataNode failure or a dropped connection can break.
     pub fn is_retryable(&self) -> bool {
+        if let Error::Job(inner) = self {
+            return inner.is_retryable();
+        }
         matches!(
             self,
             Error::Hdfs { .. }
@@ -114,9 +136,15 @@ impl Error {
         )
     }
 
+    /// True when this is a DataNode failure naming `host` (among others, perhaps).
+    pub fn names(&self, host: &str) -> bool {
+        matches!(self, Error::DataNode { host: hosts, .. } if hosts.split(", ").any(|h| h == host))
+    }
+
     /// True when the file (or directory) is simply absent, as opposed to unreadable.
     pub fn is_not_found(&self) -> bool {
         match self {
+            Error::Job(inner) => inner.is_not_found(),
             Error::NotFound(_) => true,
             Error::Hdfs { source, .. } => match source {
                 hdfs_native::HdfsError::FileNotFound(_) => true,
@@ -133,6 +161,7 @@ impl Error {
     /// as opposed to the NameNode saying no or the data being bad.
     pub fn is_datanode_failure(&self) -> bool {
         match self {
+            Error::Job(inner) => inner.is_datanode_failure(),
             Error::DataNode { .. } | Error::Timeout(_) => true,
             Error::Hdfs { source, .. } => matches!(
                 source,
@@ -143,6 +172,20 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// The distinct values following `key` up to the next quote, in order: the host names in
+/// a debug dump of DataNode records.
+fn quoted_values(text: &str, key: &str) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for piece in text.split(key).skip(1) {
+        if let Some((value, _)) = piece.split_once('"')
+            && !values.iter().any(|v| v == value)
+        {
+            values.push(value.to_owned());
+        }
+    }
+    values
 }
 
 macro_rules! store_error_from {
@@ -162,3 +205,33 @@ store_error_from!(
     redb::SetDurabilityError,
     serde_json::Error
 );
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn all_datanodes_failed_reads_as_one_sentence_naming_them() {
+        let dump = r#"All DataNodes failed: [DatanodeInfoProto { id: DatanodeIdProto { ip_addr: "10.213.0.11", host_name: "dn1", datanode_uuid: "a", xfer_port: 9866 }, capacity: Some(1) }, DatanodeInfoProto { id: DatanodeIdProto { ip_addr: "10.213.0.12", host_name: "dn2", datanode_uuid: "b", xfer_port: 9866 } }]"#;
+        let error = Error::hdfs(
+            "reading /partitions/55001.parquet",
+            hdfs_native::HdfsError::DataTransferError(dump.into()),
+        );
+        let text = error.to_string();
+        assert!(
+            text.starts_with("DataNode dn1, dn2: reading /partitions/55001.parquet: every replica"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("DatanodeInfoProto") && text.len() < 300,
+            "{text}"
+        );
+        assert!(error.is_datanode_failure() && error.is_retryable());
+    }
+
+    #[test]
+    fn other_hdfs_errors_keep_their_kind() {
+        let error = Error::hdfs("stat /x", hdfs_native::HdfsError::FileNotFound("/x".into()));
+        assert!(error.is_not_found(), "{error}");
+    }
+}

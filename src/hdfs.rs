@@ -7,7 +7,7 @@ use std::{ops::Range, sync::Arc, time::Duration};
 use arrow::{array::ArrayRef, datatypes::SchemaRef, record_batch::RecordBatch};
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
-use hdfs_native::{Client, ClientBuilder, WriteOptions, client::FileStatus, file::FileReader};
+use hdfs_native::{Client, ClientBuilder, client::FileStatus, file::FileReader};
 use parquet::{
     arrow::{
         AsyncArrowWriter, arrow_reader::ArrowReaderOptions, async_reader::AsyncFileReader,
@@ -21,7 +21,7 @@ use parquet::{
 };
 
 use crate::{
-    config::{BLOCK_SIZE, Config, TMP_DIR},
+    config::{Config, TMP_DIR},
     error::{Error, Result},
 };
 
@@ -117,109 +117,6 @@ impl Hdfs {
         Ok(stale.len())
     }
 
-    /// Writes `batches` as one Parquet file in a temporary place named after `job_id`.
-    /// Nothing is visible at `target.path` until [`Staged::publish`]; on error the temporary
-    /// file is removed.
-    pub async fn write_parquet<S>(
-        &self,
-        target: Target<'_>,
-        job_id: &str,
-        schema: SchemaRef,
-        layout: Layout,
-        batches: S,
-    ) -> Result<Staged>
-    where
-        S: futures::Stream<Item = Result<RecordBatch>> + Send,
-    {
-        let tmp = temp_path(target.path, job_id);
-        match self
-            .write_parquet_to(&tmp, target.replication, schema, layout, batches)
-            .await
-        {
-            Ok(written) => Ok(Staged {
-                tmp,
-                path: target.path.to_owned(),
-                written,
-            }),
-            Err(e) => {
-                self.remove_quietly(&tmp).await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn write_parquet_to<S>(
-        &self,
-        path: &str,
-        replication: u32,
-        schema: SchemaRef,
-        layout: Layout,
-        batches: S,
-    ) -> Result<Written>
-    where
-        S: futures::Stream<Item = Result<RecordBatch>> + Send,
-    {
-        use futures::StreamExt;
-        let cluster_column = match layout.cluster_by {
-            Some(name) => Some(
-                schema
-                    .index_of(name)
-                    .map_err(|e| Error::arrow(format!("clustering {path}"), e))?,
-            ),
-            None => None,
-        };
-        let options = WriteOptions::default()
-            .replication(replication)
-            .block_size(BLOCK_SIZE)
-            .create_parent(true);
-        let file = namenode(
-            format!("creating {path}"),
-            self.client.create(path, options),
-        )
-        .await?
-        .map_err(|e| Error::hdfs(format!("creating {path}"), e))?;
-        let sink = HdfsWriter {
-            file,
-            path: path.to_owned(),
-        };
-        let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
-            .map_err(|e| Error::parquet(format!("starting {path}"), e))?;
-        let parquet_err = |e| Error::parquet(format!("writing {path}"), e);
-        let mut rows = 0u64;
-        let mut last_key: Option<ArrayRef> = None;
-        let mut batches = std::pin::pin!(batches);
-        while let Some(batch) = batches.next().await {
-            let batch = batch?;
-            rows += batch.num_rows() as u64;
-            let Some(column) = cluster_column else {
-                writer.write(&batch).await.map_err(parquet_err)?;
-                continue;
-            };
-            // Cut row groups only where the clustering key changes, once a group is big
-            // enough, so that a county sits in as few row groups as possible.
-            for run in runs_of(batch.column(column))? {
-                let first = batch.column(column).slice(run.start, 1);
-                let new_key = last_key
-                    .as_ref()
-                    .is_none_or(|last| !same_value(last, &first));
-                if new_key && writer.in_progress_rows() >= layout.target_group_rows {
-                    writer.flush().await.map_err(parquet_err)?;
-                }
-                writer
-                    .write(&batch.slice(run.start, run.len()))
-                    .await
-                    .map_err(parquet_err)?;
-                last_key = Some(batch.column(column).slice(run.end - 1, 1));
-            }
-        }
-        let bytes = writer.bytes_written() as u64;
-        writer
-            .close()
-            .await
-            .map_err(|e| Error::parquet(format!("closing {path}"), e))?;
-        Ok(Written { rows, bytes })
-    }
-
     /// Renames a complete temporary file over its final path (creating the directory).
     pub async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<()> {
         if let Some(parent) = path
@@ -257,14 +154,81 @@ impl Hdfs {
     ) -> Result<(Arc<FileReader>, Arc<ParquetMetaData>)> {
         let reader = Arc::new(self.open(path).await?);
         let mut parquet = ParquetFile::new(reader, path);
-        let metadata = parquet.get_metadata(None).await.map_err(|e| match e {
-            ParquetError::External(inner) => match inner.downcast::<Error>() {
-                Ok(err) => *err,
-                Err(other) => Error::Store(format!("reading footer of {path}: {other}")),
-            },
-            other => Error::parquet(format!("reading footer of {path}"), other),
-        })?;
+        let metadata = parquet
+            .get_metadata(None)
+            .await
+            .map_err(|e| unwrap_external(e, || format!("reading footer of {path}")))?;
         Ok((parquet.reader, metadata))
+    }
+}
+
+/// Encodes `batches` as Parquet into `sink` (`what` names it in errors) and closes it.
+/// With `layout.cluster_by`, row groups are cut only where that column's value changes,
+/// once a group is big enough, so a county sits in as few row groups as possible.
+pub async fn write_parquet<W, S>(
+    sink: W,
+    what: &str,
+    schema: SchemaRef,
+    layout: Layout,
+    batches: S,
+) -> Result<Written>
+where
+    W: AsyncFileWriter,
+    S: futures::Stream<Item = Result<RecordBatch>> + Send,
+{
+    use futures::StreamExt;
+    let cluster_column = match layout.cluster_by {
+        Some(name) => Some(
+            schema
+                .index_of(name)
+                .map_err(|e| Error::arrow(format!("clustering {what}"), e))?,
+        ),
+        None => None,
+    };
+    let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
+        .map_err(|e| Error::parquet(format!("starting {what}"), e))?;
+    let parquet_err = |e| unwrap_external(e, || format!("writing {what}"));
+    let mut rows = 0u64;
+    let mut last_key: Option<ArrayRef> = None;
+    let mut batches = std::pin::pin!(batches);
+    while let Some(batch) = batches.next().await {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        let Some(column) = cluster_column else {
+            writer.write(&batch).await.map_err(parquet_err)?;
+            continue;
+        };
+        for run in runs_of(batch.column(column))? {
+            let first = batch.column(column).slice(run.start, 1);
+            let new_key = last_key
+                .as_ref()
+                .is_none_or(|last| !same_value(last, &first));
+            if new_key && writer.in_progress_rows() >= layout.target_group_rows {
+                writer.flush().await.map_err(parquet_err)?;
+            }
+            writer
+                .write(&batch.slice(run.start, run.len()))
+                .await
+                .map_err(parquet_err)?;
+            last_key = Some(batch.column(column).slice(run.end - 1, 1));
+        }
+    }
+    let bytes = writer.bytes_written() as u64;
+    writer
+        .close()
+        .await
+        .map_err(|e| unwrap_external(e, || format!("closing {what}")))?;
+    Ok(Written { rows, bytes })
+}
+
+/// Our own errors raised inside a Parquet sink come back as they were; others get `context`.
+fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
+    match e {
+        ParquetError::External(inner) => match inner.downcast::<Error>() {
+            Ok(err) => *err,
+            Err(other) => Error::Unavailable(format!("{}: {other}", context())),
+        },
+        other => Error::parquet(context(), other),
     }
 }
 
@@ -285,6 +249,14 @@ pub struct Staged {
 }
 
 impl Staged {
+    pub fn new(tmp: String, path: &str, written: Written) -> Self {
+        Staged {
+            tmp,
+            path: path.to_owned(),
+            written,
+        }
+    }
+
     /// Renames the file over its final path (replacing what was there). The size returned is
     /// the one HDFS reports for the published file (what `hdfs dfs -du` shows, footer
     /// included), not the writer's count, which misses the bytes written at close.
@@ -327,29 +299,6 @@ fn same_value(a: &ArrayRef, b: &ArrayRef) -> bool {
 pub fn temp_path(path: &str, job_id: &str) -> String {
     let flat = path.trim_start_matches('/').replace('/', "-");
     format!("{TMP_DIR}/{job_id}-{flat}")
-}
-
-/// Parquet's async writer over an HDFS file.
-struct HdfsWriter {
-    file: hdfs_native::file::FileWriter,
-    path: String,
-}
-
-impl AsyncFileWriter for HdfsWriter {
-    fn write(&mut self, bs: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        async move {
-            self.file
-                .write_bytes(bs)
-                .await
-                .map(|_| ())
-                .map_err(|e| external(&self.path, e))
-        }
-        .boxed()
-    }
-
-    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        async move { self.file.close().await.map_err(|e| external(&self.path, e)) }.boxed()
-    }
 }
 
 fn external(path: &str, e: hdfs_native::HdfsError) -> ParquetError {

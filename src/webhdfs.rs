@@ -19,6 +19,14 @@ pub struct WebHdfs {
     base: Url,
 }
 
+/// Where the NameNode sent a CREATE: the DataNode that will write the file.
+#[derive(Debug, Clone)]
+pub struct CreateTarget {
+    pub host: String,
+    url: Url,
+    path: String,
+}
+
 /// One block and the DataNode hosts holding a replica.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BlockLocation {
@@ -156,21 +164,18 @@ impl WebHdfs {
         })
     }
 
-    /// Creates `path` holding `data` (overwriting). The NameNode picks a DataNode other than
-    /// those in `exclude` (host names as in block locations) and that DataNode writes the file
-    /// itself, so with replication 1 the file lands on a node we trust. hdfs-native cannot
-    /// exclude nodes, which matters while the NameNode still believes a dead node is alive.
-    /// A DataNode that does not answer within `connect_timeout` fails with
-    /// [`Error::DataNode`] naming it, so the caller can exclude it next time.
-    pub async fn create(
+    /// Asks the NameNode where to create `path` (overwriting): it picks a DataNode other than
+    /// those in `exclude` (host names as in block locations), and that DataNode writes the
+    /// file itself with the Java client, pipeline recovery included. hdfs-native can neither
+    /// exclude nodes nor recover a pipeline, which matters while the NameNode still believes
+    /// a dead node is alive.
+    pub async fn create_target(
         &self,
         path: &str,
-        data: bytes::Bytes,
         replication: u32,
         block_size: u64,
         exclude: &[String],
-        connect_timeout: Duration,
-    ) -> Result<String> {
+    ) -> Result<CreateTarget> {
         let mut url = self.op_url(path, "CREATE")?;
         url.query_pairs_mut()
             .append_pair("overwrite", "true")
@@ -185,9 +190,8 @@ impl WebHdfs {
             url.query_pairs_mut()
                 .append_pair("excludedatanodes", &excluded.join(","));
         }
-        let context = || format!("CREATE {path}");
         let fail = |message: String| Error::WebHdfs {
-            context: context(),
+            context: format!("CREATE {path}"),
             message,
         };
         let reply = self
@@ -200,47 +204,122 @@ impl WebHdfs {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
-            .and_then(|l| Url::parse(l).ok())
-            .ok_or_else(|| {
-                fail(format!(
-                    "NameNode answered {} without choosing a DataNode",
-                    reply.status()
-                ))
+            .and_then(|l| Url::parse(l).ok());
+        match location {
+            Some(url) => Ok(CreateTarget {
+                host: url.host_str().unwrap_or_default().to_owned(),
+                url,
+                path: path.to_owned(),
+            }),
+            None => {
+                let status = reply.status();
+                let body = reply.text().await.unwrap_or_default();
+                Err(fail(format!(
+                    "NameNode answered {status} without choosing a DataNode: {}",
+                    shorten(&body)
+                )))
+            }
+        }
+    }
+
+    /// Creates `path` holding `data` (a small file, sent in one request) through a DataNode
+    /// chosen as in [`WebHdfs::create_target`]. A DataNode that does not answer within
+    /// `connect_timeout` fails with [`Error::DataNode`] naming it, so the caller can exclude
+    /// it next time. Returns the DataNode's host.
+    pub async fn create(
+        &self,
+        path: &str,
+        data: bytes::Bytes,
+        replication: u32,
+        block_size: u64,
+        exclude: &[String],
+        connect_timeout: Duration,
+    ) -> Result<String> {
+        let target = self
+            .create_target(path, replication, block_size, exclude)
+            .await?;
+        match tokio::time::timeout(connect_timeout, self.send(&target, data.into())).await {
+            Ok(result) => result.map(|()| target.host),
+            Err(_) => Err(Error::DataNode {
+                host: target.host,
+                message: format!(
+                    "CREATE {path}: no answer within {} ms",
+                    connect_timeout.as_millis()
+                ),
+            }),
+        }
+    }
+
+    /// Sends a file's bytes to the DataNode the NameNode chose; returns once the DataNode
+    /// has closed the file. No time limit of its own: a streamed body may take minutes, so
+    /// the caller watches progress instead.
+    pub async fn send(&self, target: &CreateTarget, body: reqwest::Body) -> Result<()> {
+        let host = &target.host;
+        let context = || format!("CREATE {}", target.path);
+        let reply = self
+            .no_redirect
+            .put(target.url.clone())
+            .timeout(Duration::from_secs(24 * 3600))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                let cause = std::error::Error::source(&e)
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default();
+                if e.is_connect() {
+                    Error::DataNode {
+                        host: host.clone(),
+                        message: format!("{}: could not connect{cause}", context()),
+                    }
+                } else {
+                    Error::DataNode {
+                        host: host.clone(),
+                        message: format!("{}: the write broke off ({e}{cause})", context()),
+                    }
+                }
             })?;
-        let host = location.host_str().unwrap_or_default().to_owned();
-        let put = tokio::time::timeout(
-            connect_timeout,
-            self.no_redirect.put(location).body(data).send(),
-        );
-        let reply = match put.await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) if e.is_connect() => {
-                return Err(Error::DataNode {
-                    host,
-                    message: format!("{}: {e}", context()),
-                });
-            }
-            Ok(Err(e)) => return Err(fail(format!("writing through DataNode {host}: {e}"))),
-            Err(_) => {
-                return Err(Error::DataNode {
-                    host,
-                    message: format!(
-                        "{}: no answer within {} ms",
-                        context(),
-                        connect_timeout.as_millis()
-                    ),
-                });
-            }
-        };
         if reply.status() != StatusCode::CREATED {
             let status = reply.status();
             let body = reply.text().await.unwrap_or_default();
-            return Err(fail(format!(
-                "DataNode {host} answered {status}: {}",
-                shorten(&body)
-            )));
+            return Err(Error::WebHdfs {
+                context: context(),
+                message: format!("DataNode {host} answered {status}: {}", shorten(&body)),
+            });
         }
-        Ok(host)
+        Ok(())
+    }
+
+    /// DataNodes the NameNode lists as live that do not accept a TCP connection on their
+    /// data transfer port within `timeout`, with what happened: a killed node refuses, a
+    /// cut-off one stays silent. A connection, not a request: a live DataNode busy writing
+    /// may leave an HTTP request waiting, but its kernel still accepts the connection.
+    pub async fn unreachable_datanodes(&self, timeout: Duration) -> Result<Vec<(String, String)>> {
+        let mut nodes = Vec::new();
+        for bean in self.namenode_info().await? {
+            let live: BTreeMap<String, NodeInfo> =
+                serde_json::from_str(&bean.live_nodes).unwrap_or_default();
+            for (name, info) in live {
+                if let Some(addr) = info.xferaddr {
+                    nodes.push((host_of(&name).to_owned(), addr));
+                }
+            }
+        }
+        let probes = nodes.into_iter().map(|(host, addr)| async move {
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some((host, format!("{addr} refused the connection ({e})"))),
+                Err(_) => Some((
+                    host,
+                    format!("{addr} did not answer within {} ms", timeout.as_millis()),
+                )),
+            }
+        });
+        Ok(futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Host name -> "ip:transfer port" of every DataNode the NameNode knows.

@@ -133,12 +133,21 @@ def test_server_killed_mid_export_finishes_after_restart():
     assert read_parquet(EXPORT).num_rows == rows_before  # the old, complete file
     serve("start")
 
-    def finished():
-        job = next(j for j in jobs_json(20) if j["kind"] == "export" and j["submitted_ms"] > since)
-        return job if job["state"] == "succeeded" else None
+    def exports():
+        return [j for j in jobs_json(20) if j["kind"] == "export" and j["submitted_ms"] > since]
 
-    wait_until(finished, 120, "the interrupted export to finish after the restart")
-    job = finished()
+    def resumed_running():
+        job = exports()[0]
+        return job["state"] == "running" and len(job["attempts"]) >= 2
+
+    # A DbToHdfs arriving while the resumed job runs joins it instead of starting another.
+    wait_until(resumed_running, 60, "the interrupted export to run again after the restart")
+    joined = export(timeout=120)
+    assert joined.startswith("success"), joined
+    wait_until(lambda: exports()[0]["state"] == "succeeded", 120, "the resumed export to finish")
+    assert len(exports()) == 1, [(j["id"], j["state"]) for j in exports()]
+    job = exports()[0]
+    assert job["summary"] == joined, (job["summary"], joined)
     outcomes = [a["outcome"] for a in job["attempts"]]
     assert outcomes[0] == "interrupted" and outcomes[-1] == "succeeded", outcomes
     assert read_parquet(EXPORT).num_rows == rows_before

@@ -115,6 +115,9 @@ def test_every_county_matches_the_oracle_create_then_reuse(exported, oracle):
 def test_counties_without_loans_get_an_error_and_no_file(exported, county):
     reply = avg(county)
     assert reply.error and str(county) in reply.error
+    # One sentence with the county once, labelled by what went wrong (not "job queue").
+    mentions = re.findall(rf"(?<![\d-]){re.escape(str(county))}(?!\d)", reply.error)
+    assert len(mentions) == 1 and "job queue" not in reply.error, reply.error
     assert file_status(f"/partitions/{county}.parquet") is None
     assert avg(55001).error == ""
 

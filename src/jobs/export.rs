@@ -16,9 +16,10 @@ use super::{
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
     error::Result,
-    hdfs::{Layout, Target},
+    hdfs::{Layout, Staged, write_parquet},
     loans::COUNTY_COLUMN,
     mysql::EXPORT_QUERY,
+    spool::Spool,
     store::{JobKind, history::AttemptReport},
 };
 
@@ -99,23 +100,32 @@ impl Jobs {
             .await
     }
 
+    /// One attempt: MySQL rows are encoded into a local spool file while the upload sends
+    /// it to HDFS; a DataNode failure costs a re-send from the spool, never the query.
     async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
         let started = Instant::now();
+        let tag = format!("{job_id}-{attempt}");
+        let (spool, sink) =
+            Spool::create(&self.config.spool_dir, &format!("{tag}.parquet")).await?;
         let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
-        let target = Target {
-            path: EXPORT_PATH,
-            replication: EXPORT_REPLICATION,
-        };
-        let staged = self
-            .hdfs
-            .write_parquet(
-                target,
-                &format!("{job_id}-{attempt}"),
+        let encode = async {
+            let written = write_parquet(
+                sink,
+                &format!("the export spool for {EXPORT_PATH}"),
                 schema,
                 export_layout(),
                 ReceiverStream::new(batches),
             )
-            .await?;
+            .await;
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "export encoded into the spool"
+            );
+            written
+        };
+        let (written, tmp) =
+            tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag))?;
+        let staged = Staged::new(tmp, EXPORT_PATH, written);
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).

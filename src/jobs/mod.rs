@@ -12,6 +12,7 @@ mod health;
 mod partition;
 mod queue;
 mod tracked;
+mod upload;
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -35,7 +36,7 @@ pub use partition::{CountyAnswer, Source};
 pub enum Outcome {
     Export(ExportOutcome),
     County(CountyAnswer),
-    Failed(String),
+    Failed(Arc<Error>),
 }
 
 /// Everything the jobs need, shared by the workers and the API.
@@ -84,6 +85,10 @@ impl Jobs {
                 interrupted,
                 "attempts cut short by the previous shutdown; their jobs run again"
             );
+        }
+        let spooled = crate::spool::Spool::clean_dir(&config.spool_dir);
+        if spooled > 0 {
+            tracing::info!(removed = spooled, dir = %config.spool_dir.display(), "removed spool files of interrupted exports");
         }
         let queues = queue::Queues::new(&store)?;
         let jobs = Arc::new(Jobs {
@@ -145,8 +150,9 @@ impl Jobs {
                 self.store.job_submitted(&job_id, kind, args).await
             };
             if let Err(e) = pushed.await {
-                self.finish(&key, &job_id, Outcome::Failed(e.to_string()));
-                return Err(e);
+                let e = Arc::new(e);
+                self.finish(&key, &job_id, Outcome::Failed(e.clone()));
+                return Err(Error::Job(e));
             }
         }
         let wait = async {
@@ -162,7 +168,7 @@ impl Jobs {
             }
         };
         match tokio::time::timeout(self.config.job_wait, wait).await {
-            Ok(Ok(Outcome::Failed(error))) => Err(Error::Queue(error)),
+            Ok(Ok(Outcome::Failed(error))) => Err(Error::Job(error)),
             Ok(result) => result,
             Err(_) => Err(Error::Timeout(format!(
                 "job {job_id} still running after {} s; see `lender jobs`",
@@ -185,6 +191,24 @@ impl Jobs {
         waiters.insert(job_id.clone(), sender);
         in_flight.insert(key.to_owned(), job_id.clone());
         (job_id, receiver, true)
+    }
+
+    /// A job the queue runs without a caller having reserved it (resumed after a restart)
+    /// becomes the one in flight for its work, so calls arriving meanwhile join it.
+    fn adopt(&self, key: &str, job_id: &str) {
+        let mut in_flight = lock(&self.in_flight);
+        let mut waiters = lock(&self.waiters);
+        if !waiters.contains_key(job_id) {
+            waiters.insert(job_id.to_owned(), watch::channel(None).0);
+        }
+        if !in_flight.contains_key(key) {
+            tracing::info!(
+                job = job_id,
+                key,
+                "resumed job is now the one in flight for its work"
+            );
+            in_flight.insert(key.to_owned(), job_id.to_owned());
+        }
     }
 
     /// Publishes a job's outcome to its waiters and forgets it.

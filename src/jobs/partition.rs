@@ -116,9 +116,9 @@ const READER_LIFETIME: Duration = Duration::from_secs(30);
 impl Jobs {
     pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
         if county <= 0 {
-            return Err(Error::InvalidInput(format!(
-                "invalid county code {county}: expected a positive 5-digit FIPS code such as 55001"
-            )));
+            return Err(Error::InvalidInput(
+                "invalid county code: expected a positive 5-digit FIPS code such as 55001".into(),
+            ));
         }
         let generation = self.current_generation().await?;
         let source = match self.store.partition(county)? {
@@ -164,7 +164,7 @@ impl Jobs {
         }
         let outcome = self
             .submit(
-                format!("county:{county}"),
+                county_key(county),
                 JobKind::Partition,
                 PartitionArgs {
                     job_id: String::new(),
@@ -217,7 +217,7 @@ impl Jobs {
                 record.path, record.rows
             )));
         }
-        let average = average_of(&sum, record.county)?;
+        let average = average_of(&sum)?;
         Ok(CountyAnswer {
             county: record.county,
             average,
@@ -228,7 +228,7 @@ impl Jobs {
     }
 
     pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
-        let key = format!("county:{}", args.county);
+        let key = county_key(args.county);
         let described = args.describe();
         let job = Job {
             id: &args.job_id,
@@ -265,11 +265,9 @@ impl Jobs {
             sum.add(amounts)?;
         }
         if batches.iter().all(|b| b.num_rows() == 0) {
-            return Err(Error::NotFound(format!(
-                "no loans for county {county} in {EXPORT_PATH}"
-            )));
+            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
         }
-        let average = average_of(&sum, county)?;
+        let average = average_of(&sum)?;
         let path = partition_path(county);
         let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
         let read_ms = started.elapsed().as_millis() as u64;
@@ -408,9 +406,7 @@ impl Jobs {
     async fn read_county(&self, big: &BigFile, county: i32) -> Result<Vec<RecordBatch>> {
         let groups = row_groups_for_county(&big.metadata, &big.schema, county)?;
         if groups.is_empty() {
-            return Err(Error::NotFound(format!(
-                "no loans for county {county} in {EXPORT_PATH}"
-            )));
+            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
         }
         let file =
             ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
@@ -480,7 +476,12 @@ fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
     Ok((sum, rows))
 }
 
-fn average_of(sum: &LoanSum, county: i32) -> Result<i64> {
+/// The work key shared by every call about one county.
+fn county_key(county: i32) -> String {
+    format!("county:{county}")
+}
+
+fn average_of(sum: &LoanSum) -> Result<i64> {
     sum.average()
-        .ok_or_else(|| Error::NotFound(format!("no loan amounts for county {county}")))
+        .ok_or_else(|| Error::NotFound("its loans have no loan amounts".into()))
 }

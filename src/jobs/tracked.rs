@@ -35,6 +35,7 @@ impl Jobs {
     {
         let label = format!("{:?} {}", job.kind, job.args).to_lowercase();
         let label = label.as_str();
+        self.adopt(job.key, job.id);
         let mut backoff = Duration::from_millis(250);
         for attempt in 1..=job.max_attempts {
             let number = match self.store.attempt_started(job.id, job.kind, job.args).await {
@@ -68,17 +69,18 @@ impl Jobs {
                     };
                     self.record_end(job.id, report).await;
                     if !will_retry {
-                        self.finish(job.key, job.id, Outcome::Failed(text.clone()));
-                        return Err(error);
+                        let error = std::sync::Arc::new(error);
+                        self.finish(job.key, job.id, Outcome::Failed(error.clone()));
+                        return Err(Error::Job(error));
                     }
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(4));
                 }
             }
         }
-        let text = format!("{}: no attempts allowed", label);
-        self.finish(job.key, job.id, Outcome::Failed(text.clone()));
-        Err(Error::Queue(text))
+        let error = std::sync::Arc::new(Error::Queue(format!("{label}: no attempts allowed")));
+        self.finish(job.key, job.id, Outcome::Failed(error.clone()));
+        Err(Error::Job(error))
     }
 
     async fn record_end(&self, job_id: &str, report: AttemptReport) {

@@ -1,0 +1,194 @@
+//! The export's upload: the spool file goes to HDFS through WebHDFS while it grows, and when
+//! a DataNode fails it goes again, from its first byte, through another DataNode.
+//!
+//! Why WebHDFS: the DataNode that receives the bytes writes the file with the Java client,
+//! which recovers a broken pipeline (drops the failed node, keeps writing) and excludes the
+//! failed node when it asks for the next block. hdfs-native 0.14 does neither, so with it a
+//! DataNode death cost the whole export. What we add on top: choosing the receiving
+//! DataNode away from nodes we distrust, a watchdog that notices a stalled write within
+//! about one DataNode timeout (not 60 s), and errors that name the DataNode that failed.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use super::Jobs;
+use crate::{
+    config::{BLOCK_SIZE, EXPORT_REPLICATION},
+    error::{Error, Result},
+    hdfs::temp_path,
+    spool::{Progress, Spool},
+    webhdfs::CreateTarget,
+};
+
+/// Sends of the whole file before the attempt fails. Each costs about one DataNode timeout
+/// at most, and the NameNode stops handing out a silent node once it is stale (10 s).
+const UPLOAD_TRIES: u32 = 8;
+
+/// How long an upload may stall while every DataNode answers our probes (a busy machine, a
+/// long garbage collection) before we send the file again anyway.
+const PATIENCE: Duration = Duration::from_secs(12);
+
+impl Jobs {
+    /// Uploads the (growing) spool to a temporary path next to `path`; returns that path.
+    pub(super) async fn upload_spool(
+        &self,
+        spool: &Spool,
+        path: &str,
+        tag: &str,
+    ) -> Result<String> {
+        let mut last_error = None;
+        let mut backoff = Duration::from_millis(200);
+        for try_number in 1..=UPLOAD_TRIES {
+            let tmp = temp_path(path, &format!("{tag}-{try_number}"));
+            let avoid = self.health.avoid(&self.webhdfs).await;
+            let started = Instant::now();
+            let error = match self.upload_once(spool, &tmp, &avoid).await {
+                Ok(host) => {
+                    tracing::info!(path, tmp, %host, try_number, ms = started.elapsed().as_millis() as u64, "upload complete");
+                    return Ok(tmp);
+                }
+                Err(error) => error,
+            };
+            self.hdfs.remove_quietly(&tmp).await;
+            if spool.state().abandoned {
+                // The encoder failed; its error is the one to report.
+                return Err(error);
+            }
+            if !error.is_retryable() {
+                return Err(error);
+            }
+            if !avoid.is_empty() && !matches!(error, Error::DataNode { .. }) {
+                // The NameNode refuses when we exclude every node it has: our suspicions
+                // are stale (a node came back). Forget them and let the NameNode choose.
+                self.health.forgive_all();
+            }
+            tracing::warn!(path, try_number, error = %error, "upload failed; sending the file again from the spool");
+            last_error = Some(error);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+        Err(last_error
+            .unwrap_or_else(|| Error::Unavailable(format!("uploading {path}: no tries left"))))
+    }
+
+    async fn upload_once(&self, spool: &Spool, tmp: &str, avoid: &[String]) -> Result<String> {
+        let target = self
+            .webhdfs
+            .create_target(tmp, EXPORT_REPLICATION, BLOCK_SIZE, avoid)
+            .await?;
+        let progress = Arc::new(Progress::default());
+        let body = reqwest::Body::wrap_stream(spool.follow(progress.clone()).await?);
+        tokio::select! {
+            sent = self.webhdfs.send(&target, body) => match sent {
+                Ok(()) => Ok(target.host),
+                Err(e) => Err(self.blame_datanodes(e).await),
+            },
+            stalled = self.watch_upload(spool, &progress, &target) => Err(stalled),
+        }
+    }
+
+    /// Resolves, with the error to report, once the upload stalls: bytes are ready but the
+    /// DataNode takes none for a DataNode timeout (or, after the last byte, does not confirm
+    /// the file), and a probe finds a DataNode that does not answer. Sending again from the
+    /// spool beats waiting when the receiving DataNode itself is gone, and soon also when
+    /// another node is (the receiving node's client takes 12 s to give up on it). When every
+    /// node answers, the machine is just slow: up to `PATIENCE` before we send again.
+    async fn watch_upload(
+        &self,
+        spool: &Spool,
+        progress: &Progress,
+        target: &CreateTarget,
+    ) -> Error {
+        let stall = self.config.datanode_timeout.max(Duration::from_millis(500));
+        let mut pending_since: Option<Instant> = None;
+        loop {
+            tokio::time::sleep(stall / 4).await;
+            let state = spool.state();
+            let sent = progress.sent();
+            let closing = state.done && sent >= state.len;
+            if sent >= state.len && !closing {
+                pending_since = None; // waiting for the encoder, not for HDFS
+                continue;
+            }
+            let since = *pending_since.get_or_insert_with(Instant::now);
+            let idle = progress.idle().min(since.elapsed());
+            if idle < stall {
+                continue;
+            }
+            let what = if closing {
+                format!(
+                    "DataNode {} has not confirmed the file {} ms after its last byte",
+                    target.host,
+                    idle.as_millis()
+                )
+            } else {
+                format!(
+                    "DataNode {} took no data for {} ms ({sent} of {} bytes sent)",
+                    target.host,
+                    idle.as_millis(),
+                    state.len
+                )
+            };
+            let blamed = self.probe_datanodes(&what).await;
+            let give_up = match &blamed {
+                // The receiving DataNode is gone: nobody will finish this upload.
+                Some(b) if b.names(&target.host) => true,
+                // Another node is gone, probably in the pipeline: the receiving node's client
+                // needs 12 s to drop it (2 s socket timeout + 5 s per node); a new upload's
+                // client drops it at its first connection (2 s).
+                Some(_) => idle >= stall * 3,
+                None => idle >= PATIENCE,
+            };
+            if give_up {
+                return blamed.unwrap_or_else(|| {
+                    self.health.suspect(&target.host);
+                    Error::DataNode {
+                        host: target.host.clone(),
+                        message: format!("{what}, although every DataNode answers"),
+                    }
+                });
+            }
+        }
+    }
+
+    /// After a failed upload, finds the DataNodes that do not answer, remembers them as
+    /// suspect, and names them in the error: the cause is the node, not the upload.
+    async fn blame_datanodes(&self, error: Error) -> Error {
+        if !error.is_datanode_failure() {
+            return error;
+        }
+        match self.probe_datanodes(&error.to_string()).await {
+            Some(blamed) => blamed,
+            None => {
+                if let Error::DataNode { host, .. } = &error {
+                    self.health.suspect(host);
+                }
+                error
+            }
+        }
+    }
+
+    /// Probes every DataNode the NameNode lists as live; if some do not answer, suspects
+    /// them and returns an error naming them, with `symptom` (what we saw) for context.
+    async fn probe_datanodes(&self, symptom: &str) -> Option<Error> {
+        let down = self
+            .webhdfs
+            .unreachable_datanodes(self.config.datanode_timeout)
+            .await
+            .unwrap_or_default();
+        if down.is_empty() {
+            return None;
+        }
+        for (host, _) in &down {
+            self.health.suspect(host);
+        }
+        let hosts: Vec<&str> = down.iter().map(|(h, _)| h.as_str()).collect();
+        let reasons: Vec<&str> = down.iter().map(|(_, why)| why.as_str()).collect();
+        Some(Error::DataNode {
+            host: hosts.join(", "),
+            message: format!("{} ({symptom})", reasons.join("; ")),
+        })
+    }
+}
