@@ -76,15 +76,23 @@ dev-demo: dev-up dev-serve
     just dev-restore-dn 1
     just jobs --limit 8
 
-# Job history, newest first (asks the running server, else reads the store file)
+# Job history, newest first, with filters (--kind, --state, --county, --since, --limit, --json; asks the running server, else reads the store file)
 jobs *args:
+    just lender jobs {{args}}
+
+# One job with every attempt: `just job ID` (an id prefix is enough)
+job id *args:
+    just lender job {{id}} {{args}}
+
+# The `lender` command line, in the Docker server container when it runs, else locally
+lender *args:
     #!/usr/bin/env bash
     set -euo pipefail
     if command -v docker >/dev/null && docker ps --format '{{{{.Names}}' 2>/dev/null | grep -qx "{{project}}-server-1"; then
-        docker exec {{project}}-server-1 lender jobs {{args}}
+        docker exec {{project}}-server-1 lender {{args}}
     else
         eval "$(bash dev/serve.sh env)"
-        ./target/release/lender jobs {{args}}
+        ./target/release/lender {{args}}
     fi
 
 # Lint gates, all at zero: rustfmt, clippy (warnings are errors), shellcheck, ruff (ruff.toml)

@@ -1,8 +1,90 @@
-//! `lender jobs`: the job history as a person reads it, newest first.
+//! `lender jobs` and `lender job ID`: the job history as a person reads it, newest first,
+//! and the filters that pick the jobs to show.
 
-use std::fmt::Write;
+use std::{fmt::Write, time::Duration};
 
-use crate::store::{AttemptRecord, JobRecord};
+use crate::store::{AttemptRecord, JobKind, JobRecord, JobState};
+
+/// Which jobs to show; every set field must match.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub kind: Option<JobKind>,
+    pub state: Option<JobState>,
+    /// Partition jobs of this county.
+    pub county: Option<i32>,
+    /// Submitted at or after this time (epoch ms).
+    pub since_ms: Option<u64>,
+}
+
+impl JobFilter {
+    pub fn matches(&self, job: &JobRecord) -> bool {
+        self.kind.is_none_or(|kind| job.kind == kind)
+            && self.state.is_none_or(|state| job.state == state)
+            && self.since_ms.is_none_or(|since| job.submitted_ms >= since)
+            && self.county.is_none_or(|county| {
+                let wanted = format!("county={county}");
+                job.args.split_whitespace().any(|arg| arg == wanted)
+            })
+    }
+}
+
+/// `90s`, `15m`, `2h`, `1d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 90s, 15m, 2h or 1d"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+/// One job in full: every attempt with start, end, outcome, error, rows, bytes, duration.
+pub fn render_one(job: &JobRecord) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "job       {}", job.id);
+    let _ = writeln!(
+        out,
+        "kind      {}",
+        format!("{:?}", job.kind).to_lowercase()
+    );
+    let _ = writeln!(out, "args      {}", job.args);
+    let _ = writeln!(out, "submitted {}", format_time(job.submitted_ms));
+    let _ = writeln!(
+        out,
+        "state     {}",
+        format!("{:?}", job.state).to_lowercase()
+    );
+    let _ = writeln!(out, "summary   {}", job.summary.as_deref().unwrap_or("-"));
+    for a in &job.attempts {
+        let _ = writeln!(
+            out,
+            "attempt {}: {}\n    started  {}\n    ended    {}\n    duration {}\n    rows     {}\n    bytes    {}\n    error    {}",
+            a.number,
+            format!("{:?}", a.outcome).to_lowercase(),
+            format_time(a.started_ms),
+            a.ended_ms.map(format_time).unwrap_or_else(|| "-".into()),
+            a.duration_ms().map(format_ms).unwrap_or_else(|| "-".into()),
+            a.rows.map(|r| r.to_string()).unwrap_or_else(|| "-".into()),
+            a.bytes.map(|b| b.to_string()).unwrap_or_else(|| "-".into()),
+            a.error.as_deref().unwrap_or("-"),
+        );
+    }
+    out
+}
 
 pub fn render(jobs: &[JobRecord]) -> String {
     if jobs.is_empty() {
@@ -95,6 +177,92 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     use super::*;
     use crate::store::{AttemptOutcome, JobKind, JobState};
+
+    fn job(kind: JobKind, args: &str, state: JobState, submitted_ms: u64) -> JobRecord {
+        JobRecord {
+            id: format!("{args}-{submitted_ms}"),
+            kind,
+            args: args.into(),
+            submitted_ms,
+            state,
+            attempts: vec![],
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn filters_pick_exactly_the_matching_jobs() {
+        let jobs = [
+            job(JobKind::Export, "mysql -> x", JobState::Succeeded, 1_000),
+            job(
+                JobKind::Partition,
+                "county=55001 source=create",
+                JobState::Failed,
+                2_000,
+            ),
+            job(
+                JobKind::Partition,
+                "county=55001 source=recreate",
+                JobState::Succeeded,
+                3_000,
+            ),
+            job(
+                JobKind::Partition,
+                "county=550011 source=create",
+                JobState::Succeeded,
+                4_000,
+            ),
+        ];
+        let pick = |f: JobFilter| -> Vec<u64> {
+            jobs.iter()
+                .filter(|j| f.matches(j))
+                .map(|j| j.submitted_ms)
+                .collect()
+        };
+        assert_eq!(pick(JobFilter::default()), [1_000, 2_000, 3_000, 4_000]);
+        let kind = Some(JobKind::Export);
+        assert_eq!(
+            pick(JobFilter {
+                kind,
+                ..Default::default()
+            }),
+            [1_000]
+        );
+        let state = Some(JobState::Failed);
+        assert_eq!(
+            pick(JobFilter {
+                state,
+                ..Default::default()
+            }),
+            [2_000]
+        );
+        let county = Some(55001);
+        assert_eq!(
+            pick(JobFilter {
+                county,
+                ..Default::default()
+            }),
+            [2_000, 3_000]
+        );
+        let since_ms = Some(3_000);
+        assert_eq!(
+            pick(JobFilter {
+                since_ms,
+                ..Default::default()
+            }),
+            [3_000, 4_000]
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("2w").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("soon").is_err());
+    }
 
     #[test]
     fn formats_utc_times() {

@@ -15,6 +15,7 @@ pub mod history_view;
 pub mod jobs;
 pub mod loans;
 pub mod mysql;
+pub mod partitions_view;
 pub mod spool;
 pub mod store;
 pub mod webhdfs;

@@ -356,6 +356,16 @@ impl WebHdfs {
     }
 }
 
+/// How the NameNode sees a DataNode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    Live,
+    /// Listed as live, but no heartbeat for a while (the NameNode waits up to 90 s to say dead).
+    Silent,
+    Dead,
+}
+
 /// A DataNode is treated as down once this many seconds pass without a heartbeat
 /// (heartbeats come every 1 to 3 s; the NameNode itself waits up to 90 s to say "dead").
 const SILENT_AFTER_SECS: i64 = 6;
@@ -384,20 +394,36 @@ struct NodeInfo {
 impl WebHdfs {
     /// DataNode hosts the NameNode reports dead, or has not heard from for a while.
     pub async fn silent_datanodes(&self) -> Result<std::collections::HashSet<String>> {
-        let mut down = std::collections::HashSet::new();
+        Ok(self
+            .datanodes()
+            .await?
+            .into_iter()
+            .filter(|(_, state)| *state != NodeState::Live)
+            .map(|(host, _)| host)
+            .collect())
+    }
+
+    /// Every DataNode the NameNode knows, with how it sees it.
+    pub async fn datanodes(&self) -> Result<BTreeMap<String, NodeState>> {
+        let mut nodes = BTreeMap::new();
         for bean in self.namenode_info().await? {
             let live: BTreeMap<String, NodeInfo> =
                 serde_json::from_str(&bean.live_nodes).unwrap_or_default();
             let dead: BTreeMap<String, NodeInfo> =
                 serde_json::from_str(&bean.dead_nodes).unwrap_or_default();
-            let silent = live
-                .into_iter()
-                .filter(|(_, n)| n.last_contact > SILENT_AFTER_SECS);
-            for (name, _) in silent.chain(dead) {
-                down.insert(host_of(&name).to_owned());
+            for (name, info) in live {
+                let state = if info.last_contact > SILENT_AFTER_SECS {
+                    NodeState::Silent
+                } else {
+                    NodeState::Live
+                };
+                nodes.insert(host_of(&name).to_owned(), state);
+            }
+            for (name, _) in dead {
+                nodes.insert(host_of(&name).to_owned(), NodeState::Dead);
             }
         }
-        Ok(down)
+        Ok(nodes)
     }
 }
 

@@ -118,15 +118,19 @@ def wait_for_idle_jobs(timeout=60):
                "queued and running jobs to finish")
 
 
-def jobs_json(limit=1000):
+def lender(*args, check=True):
+    """Runs the `lender` command line with the local server's settings."""
     env = dict(os.environ)
     for line in subprocess.run(["bash", str(ROOT / "dev" / "serve.sh"), "env"], capture_output=True,
                                text=True, check=True).stdout.splitlines():
         key, _, value = line.removeprefix("export ").partition("=")
         env[key] = shlex.split(value)[0]
-    out = subprocess.run([str(ROOT / "target" / "release" / "lender"), "jobs", "--json", "--limit", str(limit)],
-                         capture_output=True, text=True, check=True, env=env, timeout=60).stdout
-    return json.loads(out)
+    return subprocess.run([str(ROOT / "target" / "release" / "lender"), *map(str, args)],
+                          capture_output=True, text=True, check=check, env=env, timeout=60)
+
+
+def jobs_json(limit=1000):
+    return json.loads(lender("jobs", "--json", "--limit", limit).stdout)
 
 
 def wait_until(predicate, timeout, what):

@@ -11,7 +11,7 @@ pub mod proto {
 }
 
 pub use proto::admin_server::AdminServer;
-use proto::{JobsReply, JobsRequest, admin_server::Admin};
+use proto::{JobsReply, JobsRequest, PartitionsReply, PartitionsRequest, admin_server::Admin};
 
 pub struct AdminService {
     jobs: Arc<Jobs>,
@@ -35,5 +35,21 @@ impl Admin for AdminService {
         let jobs_json =
             serde_json::to_string(&jobs).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(JobsReply { jobs_json }))
+    }
+
+    async fn partitions(
+        &self,
+        _: Request<PartitionsRequest>,
+    ) -> Result<Response<PartitionsReply>, Status> {
+        let report = crate::partitions_view::report(
+            self.jobs.store(),
+            self.jobs.webhdfs(),
+            &self.jobs.suspect_datanodes(),
+        )
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+        let report_json =
+            serde_json::to_string(&report).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(PartitionsReply { report_json }))
     }
 }

@@ -26,6 +26,9 @@ use crate::{
 /// How the history shows an export's arguments.
 pub(super) const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
 
+/// How often a running export logs its progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Rows per Arrow batch coming out of MySQL.
 const BATCH_ROWS: usize = 8192;
 /// A row group closes at the first county boundary after this many rows: small counties
@@ -123,8 +126,11 @@ impl Jobs {
             );
             written
         };
-        let (written, tmp) =
-            tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag))?;
+        let work = async { tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag)) };
+        let (written, tmp) = tokio::select! {
+            done = work => done?,
+            never = log_progress(job_id, &spool, started) => match never {},
+        };
         let staged = Staged::new(tmp, EXPORT_PATH, written);
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
@@ -148,5 +154,25 @@ impl Jobs {
             bytes: written.bytes,
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+}
+
+/// Every few seconds, a log line with how far the export got: at 10x data it runs for
+/// over a minute, and a person watching the log should see it move.
+async fn log_progress(job_id: &str, spool: &Spool, started: Instant) -> std::convert::Infallible {
+    let mut tick = tokio::time::interval(PROGRESS_EVERY);
+    tick.tick().await; // the first tick is immediate
+    loop {
+        tick.tick().await;
+        let state = spool.state();
+        let mib = state.len as f64 / (1024.0 * 1024.0);
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            job = job_id,
+            encoded_mib = format!("{mib:.1}"),
+            mib_per_s = format!("{:.1}", mib / seconds),
+            seconds = format!("{seconds:.0}"),
+            "export progress"
+        );
     }
 }

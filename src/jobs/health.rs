@@ -28,6 +28,13 @@ impl NodeHealth {
         lock(&self.suspects).insert(host.to_owned(), Instant::now());
     }
 
+    /// Hosts suspected now.
+    pub fn suspects(&self) -> Vec<String> {
+        let mut suspects = lock(&self.suspects);
+        suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
+        suspects.keys().cloned().collect()
+    }
+
     /// Drops every suspicion (used when they contradict what the NameNode can do).
     pub fn forgive_all(&self) {
         lock(&self.suspects).clear();

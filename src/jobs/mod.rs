@@ -117,6 +117,11 @@ impl Jobs {
         &self.webhdfs
     }
 
+    /// DataNodes this server failed to reach lately.
+    pub fn suspect_datanodes(&self) -> Vec<String> {
+        self.health.suspects()
+    }
+
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
         match self

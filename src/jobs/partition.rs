@@ -287,6 +287,7 @@ impl Jobs {
                 written_ms: now_ms(),
                 hosts,
                 lost: false,
+                job_id: Some(args.job_id.clone()),
             })
             .await?;
         Ok(CountyAnswer {

@@ -19,6 +19,9 @@ pub struct PartitionRecord {
     pub hosts: Vec<String>,
     /// Set when a read found the file unreadable; the next call rebuilds it.
     pub lost: bool,
+    /// The partition job that wrote it (absent in records from before it was kept).
+    #[serde(default)]
+    pub job_id: Option<String>,
 }
 
 impl Store {
@@ -85,6 +88,7 @@ mod tests {
             written_ms: 1,
             hosts: vec!["dn1".into()],
             lost: false,
+            job_id: None,
         };
         store.put_partition(record.clone()).await.unwrap();
         assert_eq!(store.partition(55001).unwrap(), Some(record));
