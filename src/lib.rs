@@ -11,6 +11,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod hdfs;
+pub mod health_view;
 pub mod history_view;
 pub mod jobs;
 pub mod loans;

@@ -9,12 +9,14 @@ use lender::{
         LenderServer, LenderService,
         admin::{
             AdminServer, AdminService,
-            proto::{JobsRequest, PartitionsRequest, admin_client::AdminClient},
+            proto::{HealthRequest, JobsRequest, PartitionsRequest, admin_client::AdminClient},
         },
     },
     config::Config,
+    health_view,
     history_view::{self, JobFilter},
     jobs::Jobs,
+    mysql::MySql,
     partitions_view::{self, PartitionsReport},
     store::{JobKind, JobRecord, JobState, Store, now_ms},
     webhdfs::WebHdfs,
@@ -59,6 +61,13 @@ enum Command {
     /// how many county files its death would cost. Asks the running server, or else reads
     /// the store file and asks the NameNode itself.
     Partitions {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The server's view: NameNode, DataNodes (live / silent / dead / suspect), MySQL, queue
+    /// depth, current export, store file. Asks the running server, or else checks itself.
+    Health {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -135,6 +144,7 @@ async fn main() -> ExitCode {
         }
         Command::Job { id, json } => job(config, &id, json).await,
         Command::Partitions { json } => partitions(config, json).await,
+        Command::Health { json } => health(config, json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -243,6 +253,40 @@ async fn partitions(config: Config, json: bool) -> Result<(), String> {
         );
     } else {
         print!("{}", partitions_view::render(&report));
+    }
+    Ok(())
+}
+
+async fn health(config: Config, json: bool) -> Result<(), String> {
+    let from_server = match admin_client(&config).await {
+        Some(mut client) => client
+            .health(HealthRequest {})
+            .await
+            .ok()
+            .and_then(|r| serde_json::from_str(&r.into_inner().report_json).ok()),
+        None => None,
+    };
+    let report = match from_server {
+        Some(report) => report,
+        None => {
+            eprintln!(
+                "lender: no server on {}: checking from here with its settings",
+                config.listen
+            );
+            let store = open_store_file(&config).await?;
+            let webhdfs = WebHdfs::new(&config.webhdfs_url).map_err(|e| e.to_string())?;
+            let mysql =
+                MySql::new(&config.mysql_url, config.mysql_wait).map_err(|e| e.to_string())?;
+            health_view::report(&store, &webhdfs, &mysql, &config.db_path, &[]).await
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", health_view::render(&report));
     }
     Ok(())
 }

@@ -102,15 +102,24 @@ impl MySql {
         Ok((schema, rx))
     }
 
-    /// Runs a query returning one integer (used by tests and diagnostics).
-    pub async fn query_count(&self, sql: &str) -> Result<i64> {
-        let mut conn = self.connect().await?;
-        let value: Option<i64> = conn
-            .query_first(sql)
+    /// One quick connection (bounded at 3 s, no retries): the server's version, or why not.
+    pub async fn ping(&self) -> Result<String> {
+        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
+        let unreachable = |why: String| Error::Unavailable(format!("MySQL at {target}: {why}"));
+        let check = async {
+            let mut conn = Conn::new(self.opts.clone())
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            let version: Option<String> = conn
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            let _ = conn.disconnect().await;
+            Ok(version.unwrap_or_default())
+        };
+        tokio::time::timeout(Duration::from_secs(3), check)
             .await
-            .map_err(|e| Error::mysql(format!("running {sql}"), e))?;
-        let _ = conn.disconnect().await;
-        Ok(value.unwrap_or_default())
+            .unwrap_or_else(|_| Err(unreachable("no answer within 3 s".into())))
     }
 }
 

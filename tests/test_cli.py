@@ -5,7 +5,18 @@ import json
 import time
 
 import pytest
-from support import avg, export, lender
+from support import (
+    EXPORT,
+    avg,
+    cluster,
+    datanode_ip,
+    export,
+    file_status,
+    lender,
+    live_datanode_hosts,
+    wait_until,
+    webhdfs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +56,8 @@ def test_filters_return_exactly_the_matching_jobs(history):
     assert county and ids("--county", 55001) == county
     recent = [j["id"] for j in history if j["submitted_ms"] >= (time.time() - 3600) * 1000 + 5000]
     assert set(recent) <= set(ids("--since", "1h")) <= {j["id"] for j in history}
-    assert ids("--kind", "partition", "--limit", 2) == [j["id"] for j in history if j["kind"] == "partition"][:2]
+    two = json.loads(lender("jobs", "--json", "--kind", "partition", "--limit", 2).stdout)
+    assert [j["id"] for j in two] == [j["id"] for j in history if j["kind"] == "partition"][:2]
 
 
 def test_one_job_shows_every_attempt(history):
@@ -57,3 +69,45 @@ def test_one_job_shows_every_attempt(history):
     assert json.loads(lender("job", record["id"][:18], "--json").stdout) == record
     missing = lender("job", "no-such-job", check=False)
     assert missing.returncode == 1 and "no job" in missing.stderr
+
+
+def partitions_report():
+    return json.loads(lender("partitions", "--json").stdout)
+
+
+def test_partitions_agree_with_webhdfs_and_show_what_a_datanode_failure_cost(history):
+    for county in (55005, 55007, 55009):
+        avg(county)
+    report = partitions_report()
+    assert report["partitions"], "no county files known"
+    for p in report["partitions"]:
+        reply = webhdfs(p["path"], "GETFILEBLOCKLOCATIONS")
+        hosts = sorted({h for b in reply["BlockLocations"]["BlockLocation"] for h in b["hosts"]})
+        assert p["hosts"] == hosts, p
+    at_risk = {d["host"]: d["county_files_at_risk"] for d in report["datanodes"]}
+    victim = next(p["hosts"][0] for p in report["partitions"] if p["county"] == 55001)
+    on_victim = {p["county"] for p in report["partitions"] if p["hosts"] == [victim]}
+    assert at_risk[victim] == len(on_victim)
+    n = next(n for n in (1, 2, 3) if datanode_ip(n) == victim)
+    cluster("kill-dn", n)
+    try:
+        def lost():
+            return {p["county"] for p in partitions_report()["partitions"] if p["state"] == "lost"}
+        wait_until(lambda: lost() == on_victim, 60, f"exactly the county files on {victim} to show as lost")
+        assert json.loads(lender("health", "--json").stdout)["datanodes"][victim] != "live"
+        for county in on_victim:
+            assert avg(county, timeout=60).error == ""
+        after = {p["county"]: p for p in partitions_report()["partitions"]}
+        assert all(after[c]["state"] == "healthy" and victim not in after[c]["hosts"] for c in on_victim), \
+            {c: (after[c]["state"], after[c]["hosts"]) for c in on_victim}
+    finally:
+        cluster("restore-dn", n)
+
+
+def test_health_reports_what_the_server_depends_on(history):
+    health = json.loads(lender("health", "--json").stdout)
+    assert health["namenode"]["ok"] and health["mysql"]["ok"], health
+    assert health["datanodes"] == dict.fromkeys(live_datanode_hosts(), "live")
+    assert health["export"]["bytes"] == file_status(EXPORT)["length"]
+    assert health["store_bytes"] > 0
+    assert "NameNode  ok" in lender("health").stdout

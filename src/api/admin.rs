@@ -11,7 +11,10 @@ pub mod proto {
 }
 
 pub use proto::admin_server::AdminServer;
-use proto::{JobsReply, JobsRequest, PartitionsReply, PartitionsRequest, admin_server::Admin};
+use proto::{
+    HealthReply, HealthRequest, JobsReply, JobsRequest, PartitionsReply, PartitionsRequest,
+    admin_server::Admin,
+};
 
 pub struct AdminService {
     jobs: Arc<Jobs>,
@@ -51,5 +54,12 @@ impl Admin for AdminService {
         let report_json =
             serde_json::to_string(&report).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(PartitionsReply { report_json }))
+    }
+
+    async fn health(&self, _: Request<HealthRequest>) -> Result<Response<HealthReply>, Status> {
+        let report = self.jobs.health_report().await;
+        let report_json =
+            serde_json::to_string(&report).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(HealthReply { report_json }))
     }
 }

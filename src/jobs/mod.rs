@@ -117,6 +117,18 @@ impl Jobs {
         &self.webhdfs
     }
 
+    /// What the server depends on, as it sees it now (`lender health`).
+    pub async fn health_report(&self) -> crate::health_view::HealthReport {
+        crate::health_view::report(
+            &self.store,
+            &self.webhdfs,
+            &self.mysql,
+            &self.config.db_path,
+            &self.health.suspects(),
+        )
+        .await
+    }
+
     /// DataNodes this server failed to reach lately.
     pub fn suspect_datanodes(&self) -> Vec<String> {
         self.health.suspects()
