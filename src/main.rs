@@ -195,15 +195,7 @@ async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Re
         .filter(|job| filter.matches(job))
         .take(limit)
         .collect();
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!("{}", history_view::render(&records));
-    }
-    Ok(())
+    print_out(records.as_slice(), json, history_view::render)
 }
 
 async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
@@ -219,15 +211,7 @@ async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
             ));
         }
     };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(job).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!("{}", history_view::render_one(job));
-    }
-    Ok(())
+    print_out(job, json, history_view::render_one)
 }
 
 async fn partitions(config: Config, json: bool) -> Result<(), String> {
@@ -246,15 +230,7 @@ async fn partitions(config: Config, json: bool) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
         }
     };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!("{}", partitions_view::render(&report));
-    }
-    Ok(())
+    print_out(&report, json, partitions_view::render)
 }
 
 async fn health(config: Config, json: bool) -> Result<(), String> {
@@ -280,15 +256,7 @@ async fn health(config: Config, json: bool) -> Result<(), String> {
             health_view::report(&store, &webhdfs, &mysql, &config.db_path, &[]).await
         }
     };
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        print!("{}", health_view::render(&report));
-    }
-    Ok(())
+    print_out(&report, json, health_view::render)
 }
 
 async fn partitions_from_server(config: &Config) -> Option<PartitionsReport> {
@@ -344,4 +312,19 @@ async fn open_store_file(config: &Config) -> Result<Arc<Store>, String> {
         )
     })?;
     Ok(Arc::new(store))
+}
+
+/// Prints `value` as pretty JSON, or as the text `render` makes of it.
+fn print_out<T: serde::Serialize + ?Sized>(
+    value: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", render(value));
+    }
+    Ok(())
 }
