@@ -4,7 +4,7 @@
 
 use std::{ops::Range, sync::Arc, time::Duration};
 
-use arrow::{array::ArrayRef, datatypes::SchemaRef, record_batch::RecordBatch};
+use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
 use bytes::Bytes;
 use futures::{FutureExt, future::BoxFuture};
 use hdfs_native::{Client, ClientBuilder, client::FileStatus, file::FileReader};
@@ -162,56 +162,31 @@ impl Hdfs {
     }
 }
 
-/// Encodes `batches` as Parquet into `sink` (`what` names it in errors) and closes it.
-/// With `layout.cluster_by`, row groups are cut only where that column's value changes,
-/// once a group is big enough, so a county sits in as few row groups as possible.
+/// Encodes `groups` as Parquet into `sink` (`what` names it in errors) and closes it.
+/// Each item becomes exactly one row group, so the caller decides the layout.
 pub async fn write_parquet<W, S>(
     sink: W,
     what: &str,
     schema: SchemaRef,
-    layout: Layout,
-    batches: S,
+    props: WriterProperties,
+    groups: S,
 ) -> Result<Written>
 where
     W: AsyncFileWriter,
-    S: futures::Stream<Item = Result<RecordBatch>> + Send,
+    S: futures::Stream<Item = Result<Vec<RecordBatch>>> + Send,
 {
     use futures::StreamExt;
-    let cluster_column = match layout.cluster_by {
-        Some(name) => Some(
-            schema
-                .index_of(name)
-                .map_err(|e| Error::arrow(format!("clustering {what}"), e))?,
-        ),
-        None => None,
-    };
-    let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(layout.props))
+    let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(props))
         .map_err(|e| Error::parquet(format!("starting {what}"), e))?;
     let parquet_err = |e| unwrap_external(e, || format!("writing {what}"));
     let mut rows = 0u64;
-    let mut last_key: Option<ArrayRef> = None;
-    let mut batches = std::pin::pin!(batches);
-    while let Some(batch) = batches.next().await {
-        let batch = batch?;
-        rows += batch.num_rows() as u64;
-        let Some(column) = cluster_column else {
+    let mut groups = std::pin::pin!(groups);
+    while let Some(group) = groups.next().await {
+        for batch in group? {
+            rows += batch.num_rows() as u64;
             writer.write(&batch).await.map_err(parquet_err)?;
-            continue;
-        };
-        for run in runs_of(batch.column(column))? {
-            let first = batch.column(column).slice(run.start, 1);
-            let new_key = last_key
-                .as_ref()
-                .is_none_or(|last| !same_value(last, &first));
-            if new_key && writer.in_progress_rows() >= layout.target_group_rows {
-                writer.flush().await.map_err(parquet_err)?;
-            }
-            writer
-                .write(&batch.slice(run.start, run.len()))
-                .await
-                .map_err(parquet_err)?;
-            last_key = Some(batch.column(column).slice(run.end - 1, 1));
         }
+        writer.flush().await.map_err(parquet_err)?;
     }
     let bytes = writer.bytes_written() as u64;
     writer
@@ -230,14 +205,6 @@ fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
         },
         other => Error::parquet(context(), other),
     }
-}
-
-/// How a Parquet file is laid out.
-pub struct Layout {
-    pub props: WriterProperties,
-    /// Column the rows arrive sorted by; row groups are cut where its value changes.
-    pub cluster_by: Option<&'static str>,
-    pub target_group_rows: usize,
 }
 
 /// A complete file in its temporary place, not yet visible at its final path.
@@ -282,17 +249,6 @@ impl Staged {
     pub async fn discard(self, hdfs: &Hdfs) {
         hdfs.remove_quietly(&self.tmp).await;
     }
-}
-
-/// Ranges of equal consecutive values.
-fn runs_of(column: &ArrayRef) -> Result<Vec<Range<usize>>> {
-    let partitions = arrow::compute::partition(std::slice::from_ref(column))
-        .map_err(|e| Error::arrow("finding runs of the clustering column", e))?;
-    Ok(partitions.ranges())
-}
-
-fn same_value(a: &ArrayRef, b: &ArrayRef) -> bool {
-    arrow::compute::kernels::cmp::not_distinct(a, b).is_ok_and(|eq| eq.len() == 1 && eq.value(0))
 }
 
 /// `/partitions/55001.parquet` -> `/.lender-tmp/<job>-partitions-55001.parquet`

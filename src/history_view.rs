@@ -3,7 +3,7 @@
 
 use std::{fmt::Write, time::Duration};
 
-use crate::store::{AttemptRecord, JobKind, JobRecord, JobState};
+use crate::store::{AttemptRecord, JobKind, JobRecord, JobState, history::JobProgress};
 
 /// Which jobs to show; every set field must match.
 #[derive(Debug, Clone, Default)]
@@ -69,6 +69,9 @@ pub fn render_one(job: &JobRecord) -> String {
         format!("{:?}", job.state).to_lowercase()
     );
     let _ = writeln!(out, "summary   {}", job.summary.as_deref().unwrap_or("-"));
+    if let Some(progress) = &job.progress {
+        let _ = writeln!(out, "progress  {}", describe_progress(progress));
+    }
     for a in &job.attempts {
         let _ = writeln!(
             out,
@@ -108,6 +111,9 @@ pub fn render(jobs: &[JobRecord]) -> String {
             format_ms(total),
             job.summary.as_deref().unwrap_or(""),
         );
+        if let Some(progress) = &job.progress {
+            let _ = writeln!(out, "    progress {}", describe_progress(progress));
+        }
         for attempt in &job.attempts {
             let _ = writeln!(
                 out,
@@ -135,6 +141,40 @@ pub fn render(jobs: &[JobRecord]) -> String {
             );
         }
         let _ = writeln!(out, "    id {}", job.id);
+    }
+    out
+}
+
+/// `212,992 of 426,716 rows (50%), 7.9 MiB encoded, 52,310 rows/s, ETA 4 s`
+pub fn describe_progress(p: &JobProgress) -> String {
+    let rows = match p.expected_rows {
+        Some(expected) if expected > 0 => format!(
+            "{} of ~{} rows ({:.0}%)",
+            thousands(p.rows),
+            thousands(expected),
+            (p.rows as f64 / expected as f64 * 100.0).min(100.0)
+        ),
+        _ => format!("{} rows", thousands(p.rows)),
+    };
+    let eta = match p.eta_s {
+        Some(s) => format!("ETA {s:.0} s"),
+        None => "no ETA (no earlier export)".to_owned(),
+    };
+    format!(
+        "{rows}, {:.1} MiB encoded, {} rows/s, {eta}",
+        p.bytes as f64 / (1024.0 * 1024.0),
+        thousands(p.rows_per_s as u64)
+    )
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
     out
 }
@@ -187,6 +227,7 @@ mod tests {
             state,
             attempts: vec![],
             summary: None,
+            progress: None,
         }
     }
 
@@ -288,6 +329,7 @@ mod tests {
                 bytes: Some(20),
             }],
             summary: Some("county 55001 average 1".into()),
+            progress: None,
         };
         let text = render(&[job]);
         assert!(text.contains("partition"), "{text}");

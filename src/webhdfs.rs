@@ -114,6 +114,11 @@ impl WebHdfs {
         Ok(reply.locations.blocks)
     }
 
+    /// How many blocks the NameNode lists for a file.
+    pub async fn block_count(&self, path: &str) -> Result<u64> {
+        Ok(self.block_locations(path).await?.len() as u64)
+    }
+
     async fn is_directory(&self, path: &str) -> Result<bool> {
         let reply: StatusReply = self.get_json(path, "GETFILESTATUS").await?;
         Ok(reply.status.kind == "DIRECTORY")

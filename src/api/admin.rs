@@ -30,11 +30,12 @@ impl AdminService {
 impl Admin for AdminService {
     async fn jobs(&self, request: Request<JobsRequest>) -> Result<Response<JobsReply>, Status> {
         let limit = request.into_inner().limit.clamp(1, 10_000) as usize;
-        let jobs = self
+        let mut jobs = self
             .jobs
             .store()
             .jobs(limit)
             .map_err(|e| Status::internal(e.to_string()))?;
+        self.jobs.attach_progress(&mut jobs);
         let jobs_json =
             serde_json::to_string(&jobs).map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(JobsReply { jobs_json }))

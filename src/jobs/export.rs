@@ -1,61 +1,85 @@
 //! The export job (DbToHdfs): stream the loans join out of MySQL into one Parquet file,
 //! clustered by county, then swap it in atomically and start a new generation.
 
-use std::time::Instant;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
 
 use parquet::{
     basic::Compression,
-    file::properties::{EnabledStatistics, WriterProperties},
+    file::{
+        metadata::KeyValue,
+        properties::{EnabledStatistics, WriterProperties},
+    },
 };
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{
     ExportArgs, Jobs, Outcome,
+    cluster::{ClusterRules, CountyClusterer, RowGroup},
     tracked::{Job, JobResult},
 };
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
     error::Result,
-    hdfs::{Layout, Staged, write_parquet},
+    hdfs::{Staged, write_parquet},
     loans::COUNTY_COLUMN,
     mysql::EXPORT_QUERY,
     spool::Spool,
-    store::{JobKind, history::AttemptReport},
+    store::{
+        JobKind, JobRecord, JobState,
+        history::{AttemptReport, JobProgress},
+    },
 };
 
 /// How the history shows an export's arguments.
 pub(super) const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
 
 /// How often a running export logs its progress.
-const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// Rows per Arrow batch coming out of MySQL.
 const BATCH_ROWS: usize = 8192;
-/// A row group closes at the first county boundary after this many rows: small counties
-/// share a group, a county rarely spans two, and a county read touches little else.
-const TARGET_GROUP_ROWS: usize = 16 * 1024;
-/// Hard cap so one huge county cannot make a huge row group (the writer holds the group in
-/// progress in memory). 32k rather than 64k: the largest group is then the same size at 1x
-/// and 10x data and the file a little smaller (14.2 vs 14.6 MiB); the export's peak RSS at
-/// 10x was 118 MiB with either cap, so the cap is not what grows it (see BENCHMARKS.md).
-const MAX_GROUP_ROWS: usize = 32 * 1024;
+
+/// Row groups of the export. 32k rows per county group keeps the largest group the same at
+/// 1x and 10x data; small counties share groups of up to 16k rows; 48 MiB of rows may wait
+/// to be clustered, whatever the data's size (the export's peak memory stays flat).
+pub(crate) const CLUSTER_RULES: ClusterRules = ClusterRules {
+    group_rows: 32 * 1024,
+    mixed_rows: 16 * 1024,
+    budget_bytes: 48 << 20,
+};
+
+/// The export file says how it is laid out (footer key-value metadata), so a reader or a
+/// test can check the layout against the rule the writer followed.
+const LAYOUT_KEY: &str = "lender.layout";
 
 #[derive(Debug, Clone)]
 pub struct ExportOutcome {
     pub generation: u64,
     pub rows: u64,
     pub bytes: u64,
+    /// Blocks as the NameNode reports them for the published file.
+    pub blocks: u64,
     pub seconds: f64,
 }
 
 impl ExportOutcome {
     /// The DbToHdfs status text.
     pub fn status(&self) -> String {
-        let blocks = self.bytes.div_ceil(BLOCK_SIZE);
         format!(
-            "success: exported {} rows to {EXPORT_PATH} ({:.1} MiB, {blocks} blocks x {EXPORT_REPLICATION} replicas) in {:.1} s (generation {})",
+            "success: exported {} rows to {EXPORT_PATH} ({} bytes = {:.1} MiB, {} blocks x {EXPORT_REPLICATION} replicas) in {:.1} s (generation {})",
             self.rows,
+            self.bytes,
             self.bytes as f64 / (1024.0 * 1024.0),
+            self.blocks,
             self.seconds,
             self.generation
         )
@@ -77,17 +101,18 @@ impl JobResult for ExportOutcome {
     }
 }
 
-fn export_layout() -> Layout {
-    let props = WriterProperties::builder()
+fn export_props() -> WriterProperties {
+    let layout = format!(
+        "clustered by {COUNTY_COLUMN}: a row group holds one county, or neighbouring counties \
+         in at most {} rows, those mixed groups covering disjoint ranges",
+        CLUSTER_RULES.mixed_rows
+    );
+    WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(MAX_GROUP_ROWS))
-        .build();
-    Layout {
-        props,
-        cluster_by: Some(COUNTY_COLUMN),
-        target_group_rows: TARGET_GROUP_ROWS,
-    }
+        .set_max_row_group_row_count(None)
+        .set_key_value_metadata(Some(vec![KeyValue::new(LAYOUT_KEY.to_owned(), layout)]))
+        .build()
 }
 
 impl Jobs {
@@ -103,21 +128,24 @@ impl Jobs {
             .await
     }
 
-    /// One attempt: MySQL rows are encoded into a local spool file while the upload sends
-    /// it to HDFS; a DataNode failure costs a re-send from the spool, never the query.
+    /// One attempt: MySQL rows stream in table order, are clustered by county, encoded into
+    /// a local spool file while the upload sends it to HDFS; each stage on its own task.
+    /// A DataNode failure costs a re-send from the spool, never the query.
     async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
         let started = Instant::now();
         let tag = format!("{job_id}-{attempt}");
+        let progress = self.track_export(job_id)?;
         let (spool, sink) =
             Spool::create(&self.config.spool_dir, &format!("{tag}.parquet")).await?;
         let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let groups = cluster_stage(&schema, batches, progress.clone())?;
         let encode = async {
             let written = write_parquet(
                 sink,
                 &format!("the export spool for {EXPORT_PATH}"),
                 schema,
-                export_layout(),
-                ReceiverStream::new(batches),
+                export_props(),
+                ReceiverStream::new(groups),
             )
             .await;
             tracing::info!(
@@ -129,7 +157,7 @@ impl Jobs {
         let work = async { tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag)) };
         let (written, tmp) = tokio::select! {
             done = work => done?,
-            never = log_progress(job_id, &spool, started) => match never {},
+            never = watch_progress(&progress, &spool) => match never {},
         };
         let staged = Staged::new(tmp, EXPORT_PATH, written);
 
@@ -145,6 +173,7 @@ impl Jobs {
         };
         let written = staged.publish(&self.hdfs).await?;
         *self.big_file.lock().await = None;
+        let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         self.store
             .finish_generation(generation, written.rows, written.bytes)
             .await?;
@@ -152,27 +181,152 @@ impl Jobs {
             generation,
             rows: written.rows,
             bytes: written.bytes,
+            blocks,
             seconds: started.elapsed().as_secs_f64(),
         })
     }
 }
 
-/// Every few seconds, a log line with how far the export got: at 10x data it runs for
-/// over a minute, and a person watching the log should see it move.
-async fn log_progress(job_id: &str, spool: &Spool, started: Instant) -> std::convert::Infallible {
-    let mut tick = tokio::time::interval(PROGRESS_EVERY);
-    tick.tick().await; // the first tick is immediate
+impl Jobs {
+    /// Registers the running export's progress for `lender jobs`; the expected row count is
+    /// the previous export's.
+    fn track_export(&self, job_id: &str) -> Result<Arc<ExportProgress>> {
+        let expected_rows = self.store.export()?.and_then(|e| e.rows);
+        let progress = Arc::new(ExportProgress::new(job_id, expected_rows));
+        if let Ok(mut current) = self.export_progress.lock() {
+            *current = Some(progress.clone());
+        }
+        Ok(progress)
+    }
+
+    /// Fills in the running export's progress on its record (the job views show it).
+    pub fn attach_progress(&self, jobs: &mut [JobRecord]) {
+        let Some(progress) = self.export_progress.lock().ok().and_then(|p| p.clone()) else {
+            return;
+        };
+        for job in jobs.iter_mut() {
+            if job.id == progress.job_id && job.state == JobState::Running {
+                job.progress = Some(progress.snapshot());
+            }
+        }
+    }
+
+    /// The published file's block count as the NameNode reports it (WebHDFS), falling back
+    /// to the count its size implies when the NameNode does not answer.
+    async fn published_blocks(&self, path: &str, bytes: u64) -> u64 {
+        match self.webhdfs.block_count(path).await {
+            Ok(blocks) => blocks,
+            Err(e) => {
+                tracing::warn!(path, error = %e, "no block list after the rename; reporting the count its size implies");
+                bytes.div_ceil(BLOCK_SIZE)
+            }
+        }
+    }
+}
+
+/// The clustering stage on a task of its own: takes MySQL's batches in table order, hands
+/// the encoder county-clustered row groups (one at a time: the channel holds one).
+fn cluster_stage(
+    schema: &SchemaRef,
+    mut batches: mpsc::Receiver<Result<RecordBatch>>,
+    progress: Arc<ExportProgress>,
+) -> Result<mpsc::Receiver<Result<RowGroup>>> {
+    let mut clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES)?;
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while let Some(batch) = batches.recv().await {
+            let ready = batch.and_then(|batch| {
+                progress
+                    .rows
+                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                clusterer.push(&batch)
+            });
+            match ready {
+                Ok(groups) => {
+                    for group in groups {
+                        if tx.send(Ok(group)).await.is_err() {
+                            return; // the encoder gave up; it reports its own error
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+        for group in clusterer.finish() {
+            if tx.send(Ok(group)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// How far the running export got: rows read from MySQL, bytes encoded.
+pub(crate) struct ExportProgress {
+    pub job_id: String,
+    started: Instant,
+    rows: AtomicU64,
+    bytes: AtomicU64,
+    expected_rows: Option<u64>,
+}
+
+impl ExportProgress {
+    fn new(job_id: &str, expected_rows: Option<u64>) -> Self {
+        ExportProgress {
+            job_id: job_id.to_owned(),
+            started: Instant::now(),
+            rows: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            expected_rows,
+        }
+    }
+
+    /// A snapshot for the job views: rate, and an ETA from the previous export's rows.
+    pub fn snapshot(&self) -> JobProgress {
+        let rows = self.rows.load(Ordering::Relaxed);
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rows_per_s = if seconds > 0.0 {
+            rows as f64 / seconds
+        } else {
+            0.0
+        };
+        let eta_s = self.expected_rows.and_then(|expected| {
+            (rows_per_s > 0.0).then(|| expected.saturating_sub(rows) as f64 / rows_per_s)
+        });
+        JobProgress {
+            rows,
+            bytes: self.bytes.load(Ordering::Relaxed),
+            seconds,
+            rows_per_s,
+            expected_rows: self.expected_rows,
+            eta_s,
+        }
+    }
+}
+
+/// Keeps the encoded byte count current and, every few seconds, logs a progress line: at
+/// 10x data an export runs for over a minute, and a person watching the log should see it
+/// move.
+async fn watch_progress(progress: &ExportProgress, spool: &Spool) -> std::convert::Infallible {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut next_log = Instant::now() + PROGRESS_EVERY;
     loop {
         tick.tick().await;
-        let state = spool.state();
-        let mib = state.len as f64 / (1024.0 * 1024.0);
-        let seconds = started.elapsed().as_secs_f64();
-        tracing::info!(
-            job = job_id,
-            encoded_mib = format!("{mib:.1}"),
-            mib_per_s = format!("{:.1}", mib / seconds),
-            seconds = format!("{seconds:.0}"),
-            "export progress"
-        );
+        progress.bytes.store(spool.state().len, Ordering::Relaxed);
+        if Instant::now() >= next_log {
+            next_log += PROGRESS_EVERY;
+            let p = progress.snapshot();
+            tracing::info!(
+                job = %progress.job_id,
+                rows = p.rows,
+                encoded_mib = format!("{:.1}", p.bytes as f64 / (1024.0 * 1024.0)),
+                rows_per_s = format!("{:.0}", p.rows_per_s),
+                eta_s = p.eta_s.map(|s| format!("{s:.0}")).unwrap_or_else(|| "-".into()),
+                "export progress"
+            );
+        }
     }
 }

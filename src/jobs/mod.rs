@@ -7,6 +7,7 @@
 //! Concurrent calls that need the same work (the same county, or a second DbToHdfs while
 //! one runs) join the job already queued instead of starting another.
 
+mod cluster;
 mod export;
 mod health;
 mod partition;
@@ -58,6 +59,8 @@ pub struct Jobs {
     /// Footer of the current big file, keyed by generation.
     big_file: Mutex<Option<partition::BigFile>>,
     health: health::NodeHealth,
+    /// The running export's progress, for the job views.
+    export_progress: std::sync::Mutex<Option<Arc<export::ExportProgress>>>,
 }
 
 /// Arguments of an export job (the job id doubles as the apalis task id).
@@ -96,6 +99,7 @@ impl Jobs {
             webhdfs: WebHdfs::new(&config.webhdfs_url)?,
             mysql: MySql::new(&config.mysql_url, config.mysql_wait)?,
             health: health::NodeHealth::default(),
+            export_progress: std::sync::Mutex::new(None),
             config,
             store,
             queues,

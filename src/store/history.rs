@@ -61,6 +61,21 @@ pub struct JobRecord {
     pub attempts: Vec<AttemptRecord>,
     /// One-line summary of the final result (or error).
     pub summary: Option<String>,
+    /// How far a running export got; filled in by the server for its views, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<JobProgress>,
+}
+
+/// A running export's progress: rows read from MySQL and bytes encoded so far, the rate,
+/// and an ETA from the previous export's row count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub rows_per_s: f64,
+    pub expected_rows: Option<u64>,
+    pub eta_s: Option<f64>,
 }
 
 /// What a finished attempt produced.
@@ -84,6 +99,7 @@ impl JobRecord {
             state: JobState::Queued,
             attempts: vec![],
             summary: None,
+            progress: None,
         }
     }
 }
