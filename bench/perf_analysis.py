@@ -4,7 +4,7 @@
 outputs/performance_results.csv (`operation,time` rows, average seconds) and
 outputs/performance_analysis.png (bar chart).
 
-    python3 bench/perf_analysis.py            # the local cluster (server 127.0.0.1:5000)
+    python3 bench/perf_analysis.py            # the local cluster (server: dev/serve.sh env)
     python3 bench/perf_analysis.py --docker   # the Compose deployment (docker exec p4-server-1 ...)
 
 Times are wall seconds of each client.py invocation, as a user running the command sees them
@@ -16,11 +16,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "pylib"))
+import lenderdev as dev  # noqa: E402
+
 COUNTIES = [55001, 55003, 55027, 55059, 55133]
 
 
@@ -39,12 +40,9 @@ def main(argv=None):
         env = None
     else:
         def delete_partitions():
-            url = "http://127.0.0.1:9870/webhdfs/v1/partitions?" + urllib.parse.urlencode(
-                {"op": "DELETE", "recursive": "true"})
-            urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+            dev.delete(dev.PARTITIONS)
         client = [sys.executable, str(ROOT / "client.py")]
-        env = dict(os.environ, PYTHONPATH=str(ROOT / ".local" / "py"),
-                   LENDER_SERVER=os.environ.get("LENDER_SERVER", "127.0.0.1:5000"))
+        env = dev.client_env()
 
     delete_partitions()
     times = {"create": [], "reuse": []}

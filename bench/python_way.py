@@ -6,7 +6,8 @@ Python package (the JNI libhdfs that pyarrow.fs.HadoopFileSystem needs is not av
 It is the reference the benchmark compares the Rust service with, so it is kept plain and
 idiomatic, with no tuning a typical user would not do:
 
-  * DbToHdfs: `pandas.read_sql` of the export's join query (the whole result in memory),
+  * DbToHdfs: `pandas.read_sql` of the export's query (src/export_query.sql) with
+    `ORDER BY loans.county_code, loans.lei` appended (the whole result in memory),
     `pyarrow.Table.from_pandas`, `pyarrow.parquet.write_table` straight into an HDFS file
     (replication 2, 1 MiB blocks).
   * CalcAvgLoan: if the county's partition file exists, read it (`reuse`); if not, read the big
@@ -25,19 +26,22 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-import sqlalchemy
-from hdfs_native import Client, WriteOptions
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
 
-EXPORT_QUERY = ("SELECT loans.*, loan_types.loan_type_name "
-                "FROM loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id "
-                "WHERE loans.loan_amount > 30000 AND loans.loan_amount < 800000 "
-                "ORDER BY loans.county_code, loans.lei")
-MYSQL_URL = os.environ.get("BENCH_MYSQL_URL", "mysql+pymysql://root:abc@127.0.0.1:3306/CS544")
-HDFS_URL = os.environ.get("BENCH_HDFS_URL", "hdfs://127.0.0.1:9000")
+import lenderdev as dev  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+import sqlalchemy  # noqa: E402
+from hdfs_native import Client, WriteOptions  # noqa: E402
+
+# The export's query (src/export_query.sql), ordered by county as a Python user would write it
+# to get a file clustered for county reads (the server clusters the rows itself).
+EXPORT_QUERY = dev.export_query(ordered=True)
+MYSQL_URL = dev.mysql_url("mysql+pymysql")
+HDFS_URL = dev.hdfs_url()
 BASE = os.environ.get("BENCH_PYTHON_BASE", "/bench/python")
 BIG = f"{BASE}/hdma-wi-2021.parquet"
 PARTITIONS = f"{BASE}/partitions"
@@ -107,7 +111,7 @@ def main(argv):
         rows = db_to_hdfs(client)
         seconds = time.perf_counter() - start
         print(json.dumps({"rows": rows, "seconds": seconds, "bytes": client.get_file_info(BIG).length,
-                          "peak_rss_mib": peak_rss_mib()}), flush=True)
+                          "blocks": dev.block_count(BIG), "peak_rss_mib": peak_rss_mib()}), flush=True)
     elif cmd == "avg":
         for county in argv[2:]:
             start = time.perf_counter()

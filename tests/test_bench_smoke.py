@@ -15,7 +15,7 @@ def _number(v):
 
 
 def _ensure_bench_packages():
-    probe = "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy"
+    probe = "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx"
     if subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode != 0:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                         "-r", str(ROOT / "requirements-dev.txt")], check=True, timeout=900)

@@ -23,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "dev"))
 import containers as deploy  # noqa: E402
+from lenderdev import oracle_query  # noqa: E402
 
 PROJECT = deploy.PROJECT
 SERVER = f"{PROJECT}-server-1"
@@ -31,8 +32,6 @@ DATANODES = [f"{PROJECT}-dn-{n}" for n in (1, 2, 3)]
 EXPORT = "/hdma-wi-2021.parquet"
 MiB = 1024 * 1024
 ROWS_IN_RANGE = 426_716
-IN_RANGE = "loans.loan_amount > 30000 AND loans.loan_amount < 800000"
-JOIN = "loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id"
 RESULTS = deploy.STATE / "results.json"
 results = {}
 
@@ -61,9 +60,8 @@ def sql(query):
 
 def oracle():
     """{county: floor average} from MariaDB's own client in p4-mysql-1."""
-    rows = sql(f"SELECT loans.county_code, SUM(loans.loan_amount) DIV COUNT(*) FROM {JOIN} "
-               f"WHERE {IN_RANGE} AND loans.county_code IS NOT NULL GROUP BY loans.county_code")
-    return {int(float(c)): int(float(a)) for c, a in rows}
+    rows = sql(oracle_query())  # the export query of src/export_query.sql, grouped by county
+    return {int(float(c)): int(float(a)) for c, a, _ in rows}
 
 
 def webhdfs(path, op):

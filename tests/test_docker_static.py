@@ -8,7 +8,7 @@ build context.
 
 By execution, outside Docker: the pieces the images run. docker/mysql/make-dump.sh (both the
 real-dump and the synthetic-dump branches), and docker/server/gen-client.sh + client.py
-against the local server on 127.0.0.1:5000 (`just dev-serve`, the local cluster up).
+against the local server (`just dev-serve`, the local cluster up; its address from `dev/serve.sh env`).
 
 Runs in seconds; needs hadolint (dev/bootstrap.sh installs it), PyYAML, grpcio-tools, cargo.
 """
@@ -26,12 +26,11 @@ import socket
 import subprocess
 import sys
 import tomllib
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from lenderdev import EXPORT, file_status, server_address
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
@@ -52,9 +51,7 @@ GiB = 1024**3
 MiB = 1024**2
 DOCS_MARKER = "<!-- README:docker -->"
 
-SERVER = "127.0.0.1:5000"
-WEBHDFS = "http://127.0.0.1:9870"
-EXPORT = "/hdma-wi-2021.parquet"
+SERVER = server_address()  # the local server (dev/serve.sh env)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -610,17 +607,6 @@ def server_up():
         return True
     except OSError:
         return False
-
-
-def file_status(path):
-    url = f"{WEBHDFS}/webhdfs/v1{path}?op=GETFILESTATUS"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return json.load(resp)["FileStatus"]
-    except urllib.error.HTTPError as e:
-        if e.code == 404:
-            return None
-        raise
 
 
 @pytest.mark.parametrize("client_file", ["client.py", "tests/fixtures/course_client.py"])

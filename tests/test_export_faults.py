@@ -13,17 +13,14 @@ import time
 import pytest
 from support import (
     EXPORT,
-    IN_RANGE,
-    JOIN,
     avg,
     cluster,
     export,
+    export_row_count,
     file_status,
     jobs_json,
-    oracle_averages,
     read_parquet,
     serve,
-    sql,
     wait_until,
     webhdfs,
 )
@@ -33,13 +30,8 @@ TIMES = {}  # (profile, scenario) -> seconds
 
 
 @pytest.fixture(scope="module")
-def oracle():
-    return oracle_averages()
-
-
-@pytest.fixture(scope="module")
 def expected_rows():
-    return int(sql(f"SELECT COUNT(*) FROM {JOIN} WHERE {IN_RANGE}")[0][0])
+    return export_row_count()
 
 
 @pytest.fixture(scope="module", autouse=True)

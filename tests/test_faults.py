@@ -19,7 +19,6 @@ from support import (
     export,
     jobs_json,
     list_dir,
-    oracle_averages,
     peak_rss_mib,
     read_parquet,
     serve,
@@ -28,11 +27,6 @@ from support import (
 )
 
 CALL_TIMEOUT = 30  # a call that takes longer than this counts as hung
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    return oracle_averages()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -189,12 +183,12 @@ def test_export_without_mysql_fails_clearly_and_keeps_the_old_file():
     import os
     import subprocess
 
-    from support import ROOT
+    from support import ROOT, mysql_url
     rows_before = read_parquet(EXPORT).num_rows
     serve("stop")
     try:
         env = {**os.environ, "LENDER_MYSQL_WAIT_SECS": "3",
-               "LENDER_MYSQL_URL": "mysql://root:abc@127.0.0.1:3399/CS544"}
+               "LENDER_MYSQL_URL": mysql_url(port=3399)}
         subprocess.run(["bash", str(ROOT / "dev" / "serve.sh"), "start"], check=True, capture_output=True, env=env)
         started = time.monotonic()
         status = export(timeout=60)

@@ -4,83 +4,40 @@ Run `dev/cluster.sh up` first (fast profile, the default); then
     python3 -m pytest -q tests/test_hdfs_cluster.py
 If the cluster is not up every test fails with a message saying so. The tests
 kill and cut DataNodes and always restore them (3 live DataNodes) at the end,
-also when a test fails. Only the stdlib and pytest are used.
+also when a test fails. Only the stdlib, pytest and pylib/lenderdev.py (stdlib only) are used.
 """
 
-import json
 import os
-import shlex
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
+from lenderdev import block_locations, datanode_ip, datanode_states, setting, wait_until, webhdfs_url
+from lenderdev import cluster as cluster_sh
 
-ROOT = Path(__file__).resolve().parents[1]
-CLUSTER = ROOT / "dev" / "cluster.sh"
 DEAD_WAIT_S = 30  # fast profile: a DataNode is declared dead ~12-17 s after its last heartbeat
 TEST_DIR = "/tests/hdfs_cluster"
 
+WEBHDFS = webhdfs_url()
+DN_IP = {n: datanode_ip(n) for n in (1, 2, 3)}
+XFER_PORT = int(setting("LENDER_HDFS_DN_XFER_PORT"))
+
 
 def run(*args, timeout=300, check=True, input_bytes=None):
-    proc = subprocess.run(
-        ["bash", str(CLUSTER), *args], cwd=ROOT, input=input_bytes, capture_output=True, timeout=timeout
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"dev/cluster.sh {' '.join(args)} exited {proc.returncode}\n"
-            f"stdout:\n{proc.stdout.decode(errors='replace')}\nstderr:\n{proc.stderr.decode(errors='replace')}"
-        )
-    return proc
-
-
-def cluster_env():
-    """The export lines of `dev/cluster.sh env` as a dict."""
-    out = run("env").stdout.decode()
-    env = {}
-    for line in out.splitlines():
-        if line.startswith("export "):
-            key, _, value = line[len("export "):].partition("=")
-            env[key] = shlex.split(value)[0] if value else ""
-    return env
-
-
-ENV = cluster_env()
-WEBHDFS = ENV["LENDER_WEBHDFS_URL"]
-DN_IP = {n: ENV[f"LENDER_HDFS_DN{n}"] for n in (1, 2, 3)}
-XFER_PORT = int(ENV["LENDER_HDFS_DN_XFER_PORT"])
-
-
-def http_json(url, method="GET", timeout=5):
-    req = urllib.request.Request(url, method=method)
-    with urllib.request.urlopen(req, timeout=timeout) as resp:
-        return json.load(resp)
+    """dev/cluster.sh ARGS, output as bytes; a failure raises with its stdout and stderr."""
+    return cluster_sh(*args, timeout=timeout, check=check, text=False, input=input_bytes)
 
 
 def nn_state():
     """(live, dead, {ip: 'live'|'dead'}) from the NameNode's JMX."""
-    bean = http_json(f"{WEBHDFS}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo")["beans"][0]
-    nodes = {}
-    for state in ("live", "dead"):
-        for key, info in json.loads(bean[state.capitalize() + "Nodes"] or "{}").items():
-            nodes[(info.get("xferaddr") or key).split(":")[0]] = state
-    live = sum(1 for s in nodes.values() if s == "live")
-    return live, len(nodes) - live, nodes
+    return datanode_states()
 
 
 def wait_for(predicate, timeout, what):
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = predicate()
-        if last:
-            return time.monotonic() - t0
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {nn_state()})")
+    return wait_until(predicate, timeout, what, interval=0.5, detail=nn_state)
 
 
 def tcp_connect(ip, port, timeout):
@@ -145,10 +102,6 @@ def rep3_file(tmp_path):
     hdfs("dfs", "-D", "dfs.replication=3", "-put", "-f", str(local), path)
     yield path, data
     hdfs("dfs", "-rm", "-f", "-skipTrash", path)
-
-
-def block_locations(path):
-    return http_json(f"{WEBHDFS}/webhdfs/v1{path}?op=GETFILEBLOCKLOCATIONS")["BlockLocations"]["BlockLocation"]
 
 
 def test_three_live_datanodes():

@@ -1,44 +1,40 @@
 """Checks of the loans data in the local MariaDB, and of the generator's determinism.
 
 Needs the local server with the data loaded: run `dev/mysql.sh up` first (it installs MariaDB,
-starts it on 127.0.0.1:3306 and loads the real hdma-wi-2021.sql.gz from the repository root if
-present, else the synthetic dump). The figures checked here are the contract's, so they hold for
+starts it where `dev/mysql.sh env` says and loads the real hdma-wi-2021.sql.gz from the repository
+root if present, else the synthetic dump). The figures checked here are the contract's, so they hold for
 the real dump as well as for the synthetic one.
 """
 
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+from lenderdev import export_filter, mariadb_cmd, mysql, on_export
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-PORT = os.environ.get("LENDER_MYSQL_PORT", "3306")
-DB = "CS544"
+DB = mysql()["database"]
 
 TOTAL = 447_367
 IN_RANGE = 426_716
 BY_TYPE = {1: 389_217, 2: 30_496, 3: 24_551, 4: 3_103}
 TYPE_NAMES = {1: "Conventional", 2: "FHA-insured", 3: "VA-guaranteed", 4: "RHS or FSA-guaranteed"}
-IN_RANGE_SQL = "loan_amount > 30000 AND loan_amount < 800000"
+IN_RANGE_SQL = export_filter()  # the export's amount rule, from src/export_query.sql
 
 
 def query(sql):
     """Runs SQL as root over TCP (the way the service connects); returns rows of strings."""
     if shutil.which("mariadb") is None:
         pytest.fail("the `mariadb` client is not installed: run dev/mysql.sh up", pytrace=False)
-    proc = subprocess.run(
-        ["mariadb", "--no-defaults", f"--host={HOST}", f"--port={PORT}", "--user=root", "--password=abc",
-         f"--database={DB}", "--batch", "--skip-column-names", "--connect-timeout=5", "-e", sql],
-        capture_output=True, text=True, timeout=300,
-    )
+    proc = subprocess.run(mariadb_cmd("--batch", "--skip-column-names", "-e", sql),
+                          capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
+        m = mysql()
         pytest.fail(
-            f"query failed against {HOST}:{PORT}/{DB} (is the server up and loaded? run dev/mysql.sh up):\n"
+            f"query failed against {m['host']}:{m['port']}/{DB} (is the server up and loaded? run dev/mysql.sh up):\n"
             f"{sql}\n{proc.stderr.strip()}",
             pytrace=False,
         )
@@ -84,16 +80,12 @@ def test_inner_join_keeps_every_row_and_maps_names():
     )
     got = {(int(t), name): int(n) for t, name, n in rows}
     assert got == {(t, TYPE_NAMES[t]): n for t, n in BY_TYPE.items()}
-    joined_in_range = scalar(
-        "SELECT COUNT(*) FROM loans INNER JOIN loan_types ON loans.loan_type_id = loan_types.id "
-        "WHERE loans.loan_amount > 30000 AND loans.loan_amount < 800000"
-    )
-    assert int(joined_in_range) == IN_RANGE
+    assert int(scalar(on_export("COUNT(*)"))) == IN_RANGE  # the export query: the join, in range
 
 
 def test_72_wisconsin_counties_each_with_rows_in_range():
     rows = query(
-        "SELECT county_code, COUNT(*), SUM(loan_amount > 30000 AND loan_amount < 800000) "
+        f"SELECT county_code, COUNT(*), SUM({IN_RANGE_SQL}) "
         "FROM loans WHERE county_code IS NOT NULL GROUP BY county_code"
     )
     codes = {int(float(c)) for c, _, _ in rows}

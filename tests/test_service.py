@@ -8,17 +8,15 @@ import re
 import pytest
 from support import (
     EXPORT,
-    IN_RANGE,
-    JOIN,
     avg,
     blocks,
     client,
     delete,
     export,
+    export_row_count,
     file_status,
     jobs_json,
     live_datanode_hosts,
-    oracle_averages,
     read_parquet,
     serve,
     sql,
@@ -27,11 +25,6 @@ from support import (
 )
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def oracle():
-    return oracle_averages()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +39,7 @@ def generation_of(status):
 
 
 def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
-    expected_rows = int(sql(f"SELECT COUNT(*) FROM {JOIN} WHERE {IN_RANGE}")[0][0])
+    expected_rows = export_row_count()
     assert f"exported {expected_rows} rows" in exported
     status = file_status(EXPORT)
     assert status["replication"] == 2
