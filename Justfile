@@ -121,7 +121,7 @@ containers *args:
 
 # Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures; writes bench/results/ and BENCHMARKS.md
 bench: dev-up dev-serve
-    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     PYTHONPATH=.local/py python3 bench/bench.py
     PYTHONPATH=.local/py python3 bench/bench.py --scale 10
     PYTHONPATH=.local/py python3 bench/bench.py --recovery
@@ -137,7 +137,7 @@ bench-export-faults: dev-up dev-serve
 
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
-    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     PYTHONPATH=.local/py python3 bench/bench.py --quick
 
 # CalcAvgLoan create vs reuse through client.py -> outputs/performance_results.csv + .png; `just perf-analysis --docker` for Docker

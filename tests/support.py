@@ -33,6 +33,7 @@ from lenderdev import (  # noqa: E402, F401 - re-exported for the tests
     live_datanode_hosts,
     mysql_url,
     oracle_averages,
+    parquet_footer,
     peak_rss_mib,
     read_parquet,
     serve,

@@ -171,8 +171,9 @@ def test_db_to_hdfs(system):
     assert f"{ROWS_IN_RANGE:,}" in status or str(ROWS_IN_RANGE) in status, status
     st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
     assert (st["replication"], st["blockSize"]) == (2, MiB), st
-    assert f"({st['length'] / MiB:.1f} MiB, {math.ceil(st['length'] / MiB)} blocks x 2 replicas)" in status, \
-        f"the status's size is not what HDFS reports ({st['length']} bytes): {status}"
+    blocks_ = len(webhdfs(EXPORT, "GETFILEBLOCKLOCATIONS")["BlockLocations"]["BlockLocation"])
+    assert f"({st['length']} bytes = {st['length'] / MiB:.1f} MiB, {blocks_} blocks x 2 replicas)" in status, \
+        f"the status's size is not what HDFS reports ({st['length']} bytes, {blocks_} blocks): {status}"
 
 
 def test_block_locations_spread_over_three_datanode_containers(system):

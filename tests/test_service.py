@@ -9,6 +9,7 @@ import pytest
 from support import (
     EXPORT,
     avg,
+    block_count,
     blocks,
     client,
     delete,
@@ -17,6 +18,7 @@ from support import (
     file_status,
     jobs_json,
     live_datanode_hosts,
+    parquet_footer,
     read_parquet,
     serve,
     sql,
@@ -45,8 +47,8 @@ def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
     assert status["replication"] == 2
     assert status["blockSize"] == MIB
     # the status reports the size and block count HDFS reports (footer included)
-    mib, blocks = re.search(r"\(([\d.]+) MiB, (\d+) blocks x 2 replicas\)", exported).groups()
-    assert (mib, int(blocks)) == (f"{status['length'] / MIB:.1f}", -(-status["length"] // MIB)), exported
+    size, blocks_ = re.search(r"\((\d+) bytes = [\d.]+ MiB, (\d+) blocks x 2 replicas\)", exported).groups()
+    assert (int(size), int(blocks_)) == (status["length"], block_count(EXPORT)), exported
     table = read_parquet(EXPORT)
     assert table.num_rows == expected_rows
     loans_columns = [row[0] for row in sql("SHOW COLUMNS FROM loans")]
@@ -56,10 +58,30 @@ def test_export_writes_the_join_with_replication_2_and_1_mib_blocks(exported):
     pairs = set(zip(table.column("loan_type_id").to_pylist(), table.column("loan_type_name").to_pylist(), strict=True))
     assert pairs == {(i, names[i]) for i, _ in pairs}
     assert {i for i, _ in pairs} == set(names)
-    # Clustered by county: the county column never returns to an earlier value.
-    counties = [c for c in table.column("county_code").to_pylist()]
-    runs = [c for i, c in enumerate(counties) if i == 0 or c != counties[i - 1]]
-    assert len(runs) == len(set(runs))
+
+
+def test_export_row_groups_follow_the_county_layout_rule(exported):
+    """Every row group holds one county, or neighbouring small counties in at most the rows
+    the file's footer states, those mixed groups covering disjoint county ranges; so a
+    county's read by statistics touches its own groups and at most one mixed group."""
+    footer = parquet_footer(EXPORT)
+    rule = footer.metadata[b"lender.layout"].decode()
+    mixed_limit = int(re.search(r"in at most (\d+) rows", rule).group(1))
+    assert mixed_limit <= 16384, rule
+    county = footer.schema.names.index("county_code")
+    mixed = []
+    for i in range(footer.num_row_groups):
+        group = footer.row_group(i)
+        stats = group.column(county).statistics
+        assert stats is not None and stats.has_min_max, f"row group {i} has no county statistics"
+        if stats.min != stats.max:
+            assert group.num_rows <= mixed_limit, \
+                f"row group {i}: {group.num_rows} rows of counties {stats.min}..{stats.max}"
+            mixed.append((stats.min, stats.max))
+    mixed.sort()
+    for (_, hi), (lo, _) in zip(mixed, mixed[1:], strict=False):
+        assert hi < lo, f"mixed row groups overlap: {mixed}"
+    assert sum(footer.row_group(i).num_rows for i in range(footer.num_row_groups)) == export_row_count()
 
 
 def test_block_locations_count_every_replica_per_datanode(exported):
