@@ -84,6 +84,14 @@ jobs *args:
 job id *args:
     just lender job {{id}} {{args}}
 
+# County files: rows, export generation, the DataNodes holding them now, healthy/stale/lost, and what each DataNode's failure would cost (--json)
+partitions *args:
+    just lender partitions {{args}}
+
+# The server's view of what it depends on: NameNode, DataNodes live/silent/dead/suspect, MySQL, queue, current export (--json)
+health *args:
+    just lender health {{args}}
+
 # The `lender` command line, in the Docker server container when it runs, else locally
 lender *args:
     #!/usr/bin/env bash

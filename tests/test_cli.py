@@ -1,6 +1,7 @@
 """The `lender` command line against the running local server: help and bad flags, job
 filters (checked against the unfiltered history), and one job in full."""
 
+import concurrent.futures as cf
 import json
 import time
 
@@ -11,6 +12,7 @@ from support import (
     cluster,
     datanode_ip,
     export,
+    export_row_count,
     file_status,
     lender,
     live_datanode_hosts,
@@ -111,3 +113,30 @@ def test_health_reports_what_the_server_depends_on(history):
     assert health["export"]["bytes"] == file_status(EXPORT)["length"]
     assert health["store_bytes"] > 0
     assert "NameNode  ok" in lender("health").stdout
+
+
+def test_a_running_export_shows_its_progress(history):
+    """While an export runs, `lender jobs` shows rows so far, the rate and an ETA from the
+    previous export's row count; `lender job ID` shows the same line."""
+    previous = next(j for j in history if j["kind"] == "export" and j["state"] == "succeeded")
+    previous_rows = previous["attempts"][-1]["rows"]
+    with cf.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(export)
+        seen = []
+
+        def progress_shown():
+            jobs = json.loads(lender("jobs", "--json", "--kind", "export", "--state", "running").stdout)
+            for j in jobs:
+                if j.get("progress", {}).get("rows"):
+                    seen.append((j, lender("job", j["id"]).stdout))
+            return bool(seen) or running.done()
+
+        wait_until(progress_shown, 120, "a running export with progress")
+        assert seen, "the export finished before any progress was shown"
+        job, text = seen[0]
+        assert running.result().startswith("success")
+    p = job["progress"]
+    assert 0 < p["rows"] <= export_row_count(), p
+    assert p["expected_rows"] == previous_rows and p["eta_s"] is not None and p["rows_per_s"] > 0, p
+    if "state     running" in text:  # the export may end between the two calls
+        assert "progress  " in text and "rows/s" in text and "ETA" in text, text
