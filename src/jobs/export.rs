@@ -25,6 +25,7 @@ use super::{
     ExportArgs, Jobs, Outcome,
     cluster::{ClusterRules, CountyClusterer, RowGroup},
     tracked::{Job, JobResult},
+    work_key,
 };
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
@@ -120,7 +121,7 @@ impl Jobs {
         let job = Job {
             id: &args.job_id,
             kind: JobKind::Export,
-            key: "export",
+            key: work_key::EXPORT,
             args: EXPORT_ARGS,
             max_attempts: 3,
         };

@@ -63,6 +63,17 @@ pub struct Jobs {
     export_progress: std::sync::Mutex<Option<Arc<export::ExportProgress>>>,
 }
 
+/// Work keys: calls about the same work share one job ("export", "county:55001").
+pub(crate) mod work_key {
+    /// The export's key: one export at a time.
+    pub const EXPORT: &str = "export";
+
+    /// The key shared by every call about one county.
+    pub fn county(county: i32) -> String {
+        format!("county:{county}")
+    }
+}
+
 /// Arguments of an export job (the job id doubles as the apalis task id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportArgs {
@@ -142,7 +153,7 @@ impl Jobs {
     pub async fn export(&self) -> Result<ExportOutcome> {
         match self
             .submit(
-                "export".into(),
+                work_key::EXPORT.into(),
                 JobKind::Export,
                 export::EXPORT_ARGS.into(),
                 |job_id| queue::Task::Export(ExportArgs { job_id }),

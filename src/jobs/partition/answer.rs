@@ -1,0 +1,155 @@
+//! The CalcAvgLoan decision: answer from the county's own file when it is healthy and
+//! current (`reuse`), otherwise hand the county to a partition job (`create`, or `recreate`
+//! when the previous file was lost with a DataNode).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
+
+use super::{CountyAnswer, Source, average_of};
+use crate::{
+    config::EXPORT_PATH,
+    error::{Error, Result},
+    hdfs::bounded,
+    jobs::{Jobs, Outcome, PartitionArgs, queue, unexpected, work_key},
+    loans::{AMOUNT_COLUMN, LoanSum},
+    store::{JobKind, PartitionRecord},
+};
+
+impl Jobs {
+    pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
+        if county <= 0 {
+            return Err(Error::InvalidInput(
+                "invalid county code: expected a positive 5-digit FIPS code such as 55001".into(),
+            ));
+        }
+        let generation = self.current_generation().await?;
+        let source = match self.store.partition(county)? {
+            Some(record) if record.generation == generation && !record.lost => {
+                match self.reuse(&record).await {
+                    Ok(answer) => return Ok(answer),
+                    Err(e) if e.is_not_found() => Source::Create,
+                    // Ask the NameNode before blaming the file: if it is down, nothing is lost.
+                    Err(e) => match self.hdfs.stat(&record.path).await {
+                        Err(namenode) => {
+                            return Err(Error::Unavailable(format!(
+                                "cannot read {}: HDFS NameNode unreachable ({namenode})",
+                                record.path
+                            )));
+                        }
+                        Ok(None) => Source::Create,
+                        Ok(Some(_)) => {
+                            if e.is_datanode_failure() {
+                                record.hosts.iter().for_each(|h| self.health.suspect(h));
+                            }
+                            tracing::warn!(county, error = %e, "county file unreadable; rebuilding it");
+                            self.store.mark_partition_lost(county).await?;
+                            Source::Recreate
+                        }
+                    },
+                }
+            }
+            // Marked lost earlier: rebuilt again unless someone deleted the file meanwhile.
+            Some(record) if record.generation == generation => {
+                match self.hdfs.stat(&record.path).await {
+                    Ok(None) => Source::Create,
+                    _ => Source::Recreate,
+                }
+            }
+            _ => Source::Create,
+        };
+        // A partition job needs the NameNode: when it is down, say so now rather than
+        // queue work that can only fail slowly.
+        if self.hdfs.stat(EXPORT_PATH).await?.is_none() {
+            return Err(Error::NotFound(format!(
+                "{EXPORT_PATH} is missing: run DbToHdfs first"
+            )));
+        }
+        let outcome = self
+            .submit(
+                work_key::county(county),
+                JobKind::Partition,
+                PartitionArgs {
+                    job_id: String::new(),
+                    county,
+                    source,
+                }
+                .describe(),
+                |job_id| {
+                    queue::Task::Partition(PartitionArgs {
+                        job_id,
+                        county,
+                        source,
+                    })
+                },
+            )
+            .await?;
+        match outcome {
+            Outcome::County(answer) => Ok(answer),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Answers from the county file: one read of the whole (small) file, then only the
+    /// loan_amount column is decoded.
+    async fn reuse(&self, record: &PartitionRecord) -> Result<CountyAnswer> {
+        if let Some(host) = self.health.first_down(&self.webhdfs, &record.hosts).await {
+            return Err(Error::Unavailable(format!(
+                "{}: its DataNode {host} is down",
+                record.path
+            )));
+        }
+        // A healthy county file reads in milliseconds. hdfs-native may spend up to three
+        // socket timeouts on a silent node (two cached connections, then a new one), so
+        // bound the read at about one timeout and rebuild the file instead.
+        let limit = self.config.datanode_timeout + Duration::from_millis(500);
+        let bytes = match bounded(
+            format!("reading {}", record.path),
+            limit,
+            self.hdfs.read_all(&record.path),
+        )
+        .await
+        {
+            Ok(bytes) => bytes,
+            Err(e) => return Err(e),
+        };
+        let (sum, rows) = sum_amounts(bytes, &record.path)?;
+        if rows != record.rows {
+            return Err(Error::InvalidInput(format!(
+                "{} holds {rows} rows, expected {}",
+                record.path, record.rows
+            )));
+        }
+        let average = average_of(&sum)?;
+        Ok(CountyAnswer {
+            county: record.county,
+            average,
+            source: Source::Reuse,
+            rows: record.rows,
+            bytes: record.bytes,
+        })
+    }
+}
+
+/// Sums loan_amount over a whole Parquet file held in memory; also returns its row count.
+fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
+    let perr = |e| Error::parquet(format!("decoding {path}"), e);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
+    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+    let amount_only = ProjectionMask::columns(builder.parquet_schema(), [AMOUNT_COLUMN]);
+    let reader = builder
+        .with_projection(amount_only)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(perr)?;
+    let mut sum = LoanSum::default();
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::arrow(format!("decoding {path}"), e))?;
+        let amounts = batch
+            .column_by_name(AMOUNT_COLUMN)
+            .ok_or_else(|| Error::InvalidInput(format!("{path} has no {AMOUNT_COLUMN} column")))?;
+        sum.add(amounts)?;
+    }
+    Ok((sum, rows))
+}

@@ -1,0 +1,124 @@
+//! The big file as partition jobs read it: its footer once per export generation, one
+//! reader shared by every job (it remembers DataNodes that failed it), and the read of one
+//! county's rows, fetching only the row groups whose statistics admit the county.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use arrow::{datatypes::SchemaRef, error::ArrowError, record_batch::RecordBatch};
+use futures::TryStreamExt;
+use parquet::{
+    arrow::{
+        ParquetRecordBatchStreamBuilder, ProjectionMask,
+        arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter},
+    },
+    file::metadata::ParquetMetaData,
+};
+
+use crate::{
+    config::EXPORT_PATH,
+    error::{Error, Result},
+    hdfs::{ParquetFile, bounded},
+    jobs::Jobs,
+    loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
+};
+
+/// The big file of one generation: its footer, and one reader shared by every partition
+/// job, which remembers DataNodes that failed it (so only the first job after a failure
+/// waits on a dead node).
+#[derive(Clone)]
+pub(in crate::jobs) struct BigFile {
+    generation: u64,
+    /// When `reader` was opened: its memory of dead nodes must not outlive their recovery.
+    opened: Instant,
+    reader: Arc<hdfs_native::file::FileReader>,
+    metadata: Arc<ParquetMetaData>,
+    pub(super) schema: SchemaRef,
+}
+
+/// How long one reader of the big file (and its list of failed DataNodes) is kept.
+const READER_LIFETIME: Duration = Duration::from_secs(30);
+
+impl Jobs {
+    /// The big file's footer for `generation`, cached.
+    pub(super) async fn big_file(&self, generation: u64) -> Result<BigFile> {
+        let mut cached = self.big_file.lock().await;
+        match cached.as_mut().filter(|b| b.generation == generation) {
+            Some(big) if big.opened.elapsed() < READER_LIFETIME => return Ok(big.clone()),
+            Some(big) => {
+                big.reader = Arc::new(self.hdfs.open(EXPORT_PATH).await?);
+                big.opened = Instant::now();
+                return Ok(big.clone());
+            }
+            None => {}
+        }
+        let (reader, metadata) = self.hdfs.open_parquet(EXPORT_PATH).await.map_err(|e| {
+            if e.is_not_found() {
+                Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first"))
+            } else {
+                e
+            }
+        })?;
+        let reader_metadata =
+            ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
+                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
+        let schema = reader_metadata.schema().clone();
+        let big = BigFile {
+            generation,
+            opened: Instant::now(),
+            reader,
+            metadata,
+            schema,
+        };
+        *cached = Some(big.clone());
+        Ok(big)
+    }
+
+    pub(super) async fn forget_big_file_reader(&self) {
+        if let Some(big) = self.big_file.lock().await.as_mut() {
+            big.opened -= READER_LIFETIME;
+        }
+    }
+
+    /// The county's rows, all columns: only row groups whose statistics admit the county
+    /// are fetched (their column chunks in parallel), and rows are filtered on county_code
+    /// before the other columns are decoded.
+    pub(super) async fn read_county(&self, big: &BigFile, county: i32) -> Result<Vec<RecordBatch>> {
+        let groups = row_groups_for_county(&big.metadata, &big.schema, county)?;
+        if groups.is_empty() {
+            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
+        }
+        let file =
+            ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
+        let reader_metadata =
+            ArrowReaderMetadata::try_new(big.metadata.clone(), ArrowReaderOptions::default())
+                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
+        let county_only =
+            ProjectionMask::columns(big.metadata.file_metadata().schema_descr(), [COUNTY_COLUMN]);
+        let predicate = ArrowPredicateFn::new(county_only, move |batch: RecordBatch| {
+            county_mask(batch.column(0), county)
+                .map_err(|e| ArrowError::ComputeError(e.to_string()))
+        });
+        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(file, reader_metadata)
+            .with_row_groups(groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .with_batch_size(16 * 1024)
+            .build()
+            .map_err(|e| {
+                Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
+            })?;
+        let limit = self.config.datanode_timeout * 4 + Duration::from_secs(10);
+        bounded(
+            format!("reading county {county} from {EXPORT_PATH}"),
+            limit,
+            async {
+                stream.try_collect().await.map_err(|e| {
+                    Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
+                })
+            },
+        )
+        .await
+    }
+}

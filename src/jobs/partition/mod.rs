@@ -1,0 +1,162 @@
+//! CalcAvgLoan's work, one concern per file: `answer` decides between reusing the county's
+//! file and a partition job; this module is the job, which cuts the county's rows out of
+//! the big file (`big_file`), writes `/partitions/<county>.parquet` (`county_file`) and
+//! answers from those rows (`create`, or `recreate` when the previous file was lost with a
+//! DataNode).
+
+mod answer;
+mod big_file;
+mod county_file;
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub(super) use big_file::BigFile;
+
+use super::{
+    Jobs, Outcome, PartitionArgs,
+    tracked::{Job, JobResult},
+    work_key,
+};
+use crate::{
+    config::{EXPORT_PATH, partition_path},
+    error::{Error, Result},
+    loans::{AMOUNT_COLUMN, LoanSum},
+    store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
+};
+
+impl PartitionArgs {
+    /// The arguments as the job history shows them.
+    pub fn describe(&self) -> String {
+        format!("county={} source={}", self.county, self.source.as_str())
+    }
+}
+
+/// Where an answer came from (the contract's `source` strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Create,
+    Reuse,
+    Recreate,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Create => "create",
+            Source::Reuse => "reuse",
+            Source::Recreate => "recreate",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CountyAnswer {
+    pub county: i32,
+    pub average: i64,
+    pub source: Source,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+impl JobResult for CountyAnswer {
+    fn report(&self) -> AttemptReport {
+        AttemptReport {
+            rows: Some(self.rows),
+            bytes: Some(self.bytes),
+            summary: Some(format!(
+                "county {} average {} from {} rows ({})",
+                self.county,
+                self.average,
+                self.rows,
+                self.source.as_str()
+            )),
+            ..Default::default()
+        }
+    }
+
+    fn into_outcome(self) -> Outcome {
+        Outcome::County(self)
+    }
+}
+
+impl Jobs {
+    pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
+        let key = work_key::county(args.county);
+        let described = args.describe();
+        let job = Job {
+            id: &args.job_id,
+            kind: JobKind::Partition,
+            key: &key,
+            args: &described,
+            max_attempts: 2,
+        };
+        self.run_tracked(job, |attempt| self.cut_partition(&args, attempt))
+            .await
+    }
+
+    async fn cut_partition(&self, args: &PartitionArgs, attempt: u32) -> Result<CountyAnswer> {
+        let county = args.county;
+        // Hold the read side for the whole cut: the big file and its generation stay put.
+        let _swap = self.export_swap.read().await;
+        let generation = self.current_generation().await?;
+        let big = self.big_file(generation).await?;
+        let started = Instant::now();
+        let batches = match self.read_county(&big, county).await {
+            Ok(batches) => batches,
+            Err(e) => {
+                // Its list of failed nodes may be what failed us (a node came back while
+                // its partner died): the next attempt opens a fresh reader.
+                self.forget_big_file_reader().await;
+                return Err(e);
+            }
+        };
+        let mut sum = LoanSum::default();
+        for batch in &batches {
+            let amounts = batch.column_by_name(AMOUNT_COLUMN).ok_or_else(|| {
+                Error::InvalidInput(format!("{EXPORT_PATH} has no {AMOUNT_COLUMN} column"))
+            })?;
+            sum.add(amounts)?;
+        }
+        if batches.iter().all(|b| b.num_rows() == 0) {
+            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
+        }
+        let average = average_of(&sum)?;
+        let path = partition_path(county);
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let read_ms = started.elapsed().as_millis() as u64;
+        let (bytes, host) = self
+            .write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches)
+            .await?;
+        let write_ms = started.elapsed().as_millis() as u64 - read_ms;
+        tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
+        let hosts = vec![host];
+        self.store
+            .put_partition(PartitionRecord {
+                county,
+                path,
+                rows,
+                bytes,
+                generation,
+                written_ms: now_ms(),
+                hosts,
+                lost: false,
+                job_id: Some(args.job_id.clone()),
+            })
+            .await?;
+        Ok(CountyAnswer {
+            county,
+            average,
+            source: args.source,
+            rows,
+            bytes,
+        })
+    }
+}
+
+fn average_of(sum: &LoanSum) -> Result<i64> {
+    sum.average()
+        .ok_or_else(|| Error::NotFound("its loans have no loan amounts".into()))
+}
