@@ -148,6 +148,12 @@ pub fn render(jobs: &[JobRecord]) -> String {
 /// `212,992 of 426,716 rows (50%), 7.9 MiB encoded, 52,310 rows/s, ETA 4 s`
 pub fn describe_progress(p: &JobProgress) -> String {
     let rows = match p.expected_rows {
+        // The data grew since the previous export: its count says nothing about this one.
+        Some(expected) if p.rows > expected => format!(
+            "{} rows (more than the previous export's {})",
+            thousands(p.rows),
+            thousands(expected)
+        ),
         Some(expected) if expected > 0 => format!(
             "{} of ~{} rows ({:.0}%)",
             thousands(p.rows),
@@ -158,6 +164,7 @@ pub fn describe_progress(p: &JobProgress) -> String {
     };
     let eta = match p.eta_s {
         Some(s) => format!("ETA {s:.0} s"),
+        None if p.expected_rows.is_some() => "no ETA (past the previous export's rows)".to_owned(),
         None => "no ETA (no earlier export)".to_owned(),
     };
     format!(
@@ -337,5 +344,34 @@ mod tests {
         assert!(text.contains("rows=10"), "{text}");
         assert!(text.contains("1.5 s"), "{text}");
         assert_eq!(render(&[]), "no jobs yet\n");
+    }
+
+    #[test]
+    fn progress_reads_as_a_share_and_drops_the_eta_once_past_the_previous_export() {
+        let mut p = JobProgress {
+            rows: 212_992,
+            bytes: 6 << 20,
+            seconds: 2.0,
+            rows_per_s: 106_496.0,
+            expected_rows: Some(426_716),
+            eta_s: Some(2.0),
+        };
+        let text = describe_progress(&p);
+        assert!(text.starts_with("212,992 of ~426,716 rows (50%)"), "{text}");
+        assert!(
+            text.contains("106,496 rows/s") && text.ends_with("ETA 2 s"),
+            "{text}"
+        );
+        p.rows = 1_515_520;
+        p.eta_s = None;
+        let text = describe_progress(&p);
+        assert!(
+            text.contains("more than the previous export's 426,716"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("no ETA (past the previous export's rows)"),
+            "{text}"
+        );
     }
 }

@@ -294,8 +294,9 @@ impl ExportProgress {
         } else {
             0.0
         };
+        // No ETA once past the previous export's rows: the data grew, the guess is gone.
         let eta_s = self.expected_rows.and_then(|expected| {
-            (rows_per_s > 0.0).then(|| expected.saturating_sub(rows) as f64 / rows_per_s)
+            (rows_per_s > 0.0 && rows <= expected).then(|| (expected - rows) as f64 / rows_per_s)
         });
         JobProgress {
             rows,
