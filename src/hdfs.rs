@@ -10,8 +10,10 @@ use futures::{FutureExt, future::BoxFuture};
 use hdfs_native::{Client, ClientBuilder, client::FileStatus, file::FileReader};
 use parquet::{
     arrow::{
-        AsyncArrowWriter, arrow_reader::ArrowReaderOptions, async_reader::AsyncFileReader,
-        async_writer::AsyncFileWriter,
+        ArrowWriter,
+        arrow_reader::ArrowReaderOptions,
+        arrow_writer::{ArrowColumnChunk, ArrowColumnWriter, compute_leaves},
+        async_reader::AsyncFileReader,
     },
     errors::ParquetError,
     file::{
@@ -164,46 +166,149 @@ impl Hdfs {
 
 /// Encodes `groups` as Parquet into `sink` (`what` names it in errors) and closes it.
 /// Each item becomes exactly one row group, so the caller decides the layout.
-pub async fn write_parquet<W, S>(
+///
+/// A group's columns are encoded on several threads (column `i` on thread `i % threads`):
+/// encoding is the export's largest CPU cost, and once MySQL has sent its last row the
+/// groups still waiting to be written are the only work left for every core. Blocking:
+/// run it off the async runtime.
+pub fn write_parquet<W: std::io::Write + Send>(
     sink: W,
     what: &str,
     schema: SchemaRef,
     props: WriterProperties,
-    groups: S,
-) -> Result<Written>
-where
-    W: AsyncFileWriter,
-    S: futures::Stream<Item = Result<Vec<RecordBatch>>> + Send,
-{
-    use futures::StreamExt;
-    let mut writer = AsyncArrowWriter::try_new(sink, schema, Some(props))
-        .map_err(|e| Error::parquet(format!("starting {what}"), e))?;
+    groups: impl Iterator<Item = Result<Vec<RecordBatch>>>,
+) -> Result<Written> {
     let parquet_err = |e| unwrap_external(e, || format!("writing {what}"));
+    let (mut file, factory) = ArrowWriter::try_new(sink, schema.clone(), Some(props))
+        .and_then(ArrowWriter::into_serialized_writer)
+        .map_err(|e| Error::parquet(format!("starting {what}"), e))?;
+    let threads = encode_threads();
     let mut rows = 0u64;
-    let mut groups = std::pin::pin!(groups);
-    while let Some(group) = groups.next().await {
-        for batch in group? {
-            rows += batch.num_rows() as u64;
-            writer.write(&batch).await.map_err(parquet_err)?;
+    for (index, group) in groups.enumerate() {
+        let group = group?;
+        rows += group.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+        let writers = factory.create_column_writers(index).map_err(parquet_err)?;
+        let chunks = encode_columns(&schema, writers, &group, threads, what)?;
+        let mut row_group = file.next_row_group().map_err(parquet_err)?;
+        for chunk in chunks {
+            chunk
+                .append_to_row_group(&mut row_group)
+                .map_err(parquet_err)?;
         }
-        writer.flush().await.map_err(parquet_err)?;
+        row_group.close().map_err(parquet_err)?;
     }
-    let bytes = writer.bytes_written() as u64;
-    writer
-        .close()
-        .await
+    let bytes = file.bytes_written() as u64;
+    file.close()
         .map_err(|e| unwrap_external(e, || format!("closing {what}")))?;
     Ok(Written { rows, bytes })
 }
 
-/// Our own errors raised inside a Parquet sink come back as they were; others get `context`.
+/// Threads that encode a row group's columns: the cores there are, at most four.
+fn encode_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// One field's leaf column writers (one per Parquet leaf; one for a flat field).
+type FieldWriters = (usize, Vec<ArrowColumnWriter>);
+
+/// One field's encoded leaf columns.
+type FieldChunks = (usize, Vec<ArrowColumnChunk>);
+
+/// Encodes `group` into column chunks, in the schema's leaf order, on `threads` threads.
+fn encode_columns(
+    schema: &SchemaRef,
+    writers: Vec<ArrowColumnWriter>,
+    group: &[RecordBatch],
+    threads: usize,
+    what: &str,
+) -> Result<Vec<ArrowColumnChunk>> {
+    let mut shares: Vec<Vec<FieldWriters>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut writers = writers.into_iter();
+    for (index, field) in schema.fields().iter().enumerate() {
+        let leaves = leaf_count(field)?;
+        shares[index % threads].push((index, writers.by_ref().take(leaves).collect()));
+    }
+    let encoded: Vec<Result<Vec<FieldChunks>>> = std::thread::scope(|scope| {
+        let mut shares = shares.into_iter();
+        let own = shares.next().unwrap_or_default();
+        let helpers: Vec<_> = shares
+            .map(|share| scope.spawn(|| encode_fields(schema, share, group, what)))
+            .collect();
+        let mut encoded = vec![encode_fields(schema, own, group, what)];
+        for helper in helpers {
+            encoded.push(helper.join().unwrap_or_else(|_| {
+                Err(Error::Unavailable(format!(
+                    "encoding {what}: an encoding thread panicked"
+                )))
+            }));
+        }
+        encoded
+    });
+    let mut by_field = Vec::new();
+    for share in encoded {
+        by_field.extend(share?);
+    }
+    by_field.sort_by_key(|(index, _)| *index);
+    Ok(by_field
+        .into_iter()
+        .flat_map(|(_, chunks)| chunks)
+        .collect())
+}
+
+/// Encodes every batch's columns of `share`, then closes their writers.
+fn encode_fields(
+    schema: &SchemaRef,
+    mut share: Vec<FieldWriters>,
+    group: &[RecordBatch],
+    what: &str,
+) -> Result<Vec<FieldChunks>> {
+    let err = |e| unwrap_external(e, || format!("encoding {what}"));
+    for batch in group {
+        for (index, writers) in share.iter_mut() {
+            let leaves = compute_leaves(schema.field(*index), batch.column(*index)).map_err(err)?;
+            for (leaf, writer) in leaves.iter().zip(writers.iter_mut()) {
+                writer.write(leaf).map_err(err)?;
+            }
+        }
+    }
+    share
+        .into_iter()
+        .map(|(index, writers)| {
+            let chunks = writers
+                .into_iter()
+                .map(|w| w.close())
+                .collect::<parquet::errors::Result<Vec<_>>>()
+                .map_err(err)?;
+            Ok((index, chunks))
+        })
+        .collect()
+}
+
+/// How many Parquet leaf columns an Arrow field becomes.
+fn leaf_count(field: &arrow::datatypes::Field) -> Result<usize> {
+    let empty = arrow::array::new_empty_array(field.data_type());
+    compute_leaves(field, &empty)
+        .map(|leaves| leaves.len())
+        .map_err(|e| Error::parquet(format!("the Parquet columns of {}", field.name()), e))
+}
+
+/// Our own errors raised inside a Parquet sink (async, or a `Write` passing them inside an
+/// I/O error) come back as they were; others get `context`.
 fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
-    match e {
-        ParquetError::External(inner) => match inner.downcast::<Error>() {
-            Ok(err) => *err,
-            Err(other) => Error::Unavailable(format!("{}: {other}", context())),
+    let inner = match e {
+        ParquetError::External(inner) => inner,
+        other => return Error::parquet(context(), other),
+    };
+    let inner = match inner.downcast::<std::io::Error>() {
+        Ok(io) => match io.into_inner() {
+            Some(wrapped) => wrapped,
+            None => return Error::Unavailable(format!("{}: I/O error", context())),
         },
-        other => Error::parquet(context(), other),
+        Err(other) => other,
+    };
+    match inner.downcast::<Error>() {
+        Ok(err) => *err,
+        Err(other) => Error::Unavailable(format!("{}: {other}", context())),
     }
 }
 
@@ -407,7 +512,105 @@ pub async fn bounded<T>(
 
 #[cfg(test)]
 mod tests {
-    use super::coalesce;
+    use std::sync::Arc;
+
+    use arrow::{
+        array::{Int64Array, StringArray},
+        datatypes::{DataType, Field, Schema},
+    };
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+
+    #[test]
+    fn columns_encoded_on_several_threads_read_back_as_written() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+            Field::new("c", DataType::Int64, false),
+        ]));
+        let batch = |start: i64| {
+            let a: Vec<Option<i64>> = (start..start + 100)
+                .map(|i| (i % 7 != 0).then_some(i))
+                .collect();
+            let b: Vec<Option<String>> = (start..start + 100)
+                .map(|i| (i % 5 != 0).then(|| format!("row {}", i % 13)))
+                .collect();
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(a)),
+                    Arc::new(StringArray::from(b)),
+                    Arc::new(Int64Array::from_iter_values(start * 2..start * 2 + 100)),
+                ],
+            )
+            .unwrap()
+        };
+        let groups = [
+            vec![batch(0), batch(100)],
+            vec![batch(200)],
+            vec![batch(300)],
+        ];
+        for threads in [1, 2, 3] {
+            let mut file = Vec::new();
+            let props = WriterProperties::builder().build();
+            let (mut writer, factory) =
+                ArrowWriter::try_new(&mut file, schema.clone(), Some(props))
+                    .and_then(ArrowWriter::into_serialized_writer)
+                    .unwrap();
+            for (index, group) in groups.iter().enumerate() {
+                let writers = factory.create_column_writers(index).unwrap();
+                let chunks = encode_columns(&schema, writers, group, threads, "a test").unwrap();
+                let mut row_group = writer.next_row_group().unwrap();
+                for chunk in chunks {
+                    chunk.append_to_row_group(&mut row_group).unwrap();
+                }
+                row_group.close().unwrap();
+            }
+            writer.close().unwrap();
+            let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file)).unwrap();
+            assert_eq!(reader.metadata().num_row_groups(), 3);
+            let read: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+            let written: Vec<RecordBatch> = groups.iter().flatten().cloned().collect();
+            assert_eq!(
+                arrow::compute::concat_batches(&schema, &read).unwrap(),
+                arrow::compute::concat_batches(&schema, &written).unwrap(),
+                "{threads} threads"
+            );
+        }
+    }
+
+    #[test]
+    fn write_parquet_cuts_one_row_group_per_item_and_counts_rows() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let group = |n: i64| {
+            Ok(vec![
+                RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Arc::new(Int64Array::from_iter_values(0..n))],
+                )
+                .unwrap(),
+            ])
+        };
+        let mut file = Vec::new();
+        let written = write_parquet(
+            &mut file,
+            "a test file",
+            schema.clone(),
+            WriterProperties::builder().build(),
+            vec![group(10), group(20), group(5)].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(written.rows, 35);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file)).unwrap();
+        let sizes: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(sizes, vec![10, 20, 5]);
+    }
 
     #[test]
     fn near_ranges_share_a_span_and_far_ones_do_not() {

@@ -17,9 +17,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use futures::{FutureExt, Stream, future::BoxFuture};
-use parquet::{arrow::async_writer::AsyncFileWriter, errors::ParquetError};
-use std::io::Write;
+use futures::Stream;
 
 use tokio::{
     io::{AsyncReadExt, AsyncSeekExt},
@@ -201,30 +199,32 @@ impl Drop for SpoolWriter {
     }
 }
 
-impl AsyncFileWriter for SpoolWriter {
-    fn write(&mut self, bs: Bytes) -> BoxFuture<'_, parquet::errors::Result<()>> {
+impl std::io::Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         // Readers open the file separately: what they are told exists is in the file.
-        let written = self
-            .file
-            .write_all(&bs)
-            .map_err(|e| spool_err(&self.path, e));
-        if written.is_ok() {
-            self.state.send_modify(|s| s.len += bs.len() as u64);
-        }
-        async move { written }.boxed()
+        self.file
+            .write_all(buf)
+            .map_err(|e| spool_err(&self.path, e))?;
+        self.state.send_modify(|s| s.len += buf.len() as u64);
+        Ok(buf.len())
     }
 
-    fn complete(&mut self) -> BoxFuture<'_, parquet::errors::Result<()>> {
-        self.state.send_modify(|s| s.done = true);
-        async move { Ok(()) }.boxed()
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-fn spool_err(path: &Path, e: std::io::Error) -> ParquetError {
-    ParquetError::External(Box::new(Error::Spool(format!(
-        "writing {}: {e}",
-        path.display()
-    ))))
+impl SpoolWriter {
+    /// The encoder wrote the whole file.
+    pub fn complete(&mut self) {
+        self.state.send_modify(|s| s.done = true);
+    }
+}
+
+/// Keeps our error inside the I/O error the Parquet writer passes back
+/// (`hdfs::unwrap_external` takes it out again).
+fn spool_err(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::other(Error::Spool(format!("writing {}: {e}", path.display())))
 }
 
 /// Bytes an upload has taken from the spool, and when it last took some.
@@ -277,10 +277,10 @@ mod tests {
         for i in 0..40u8 {
             let chunk = vec![i; 100_000];
             expected.extend_from_slice(&chunk);
-            writer.write(Bytes::from(chunk)).await.unwrap();
+            std::io::Write::write_all(&mut writer, &chunk).unwrap();
             tokio::task::yield_now().await;
         }
-        writer.complete().await.unwrap();
+        writer.complete();
         let got = reader.await.unwrap().unwrap();
         assert_eq!(got.len(), expected.len());
         assert!(
@@ -301,7 +301,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lender-spool-test2-{}", std::process::id()));
         let (spool, mut writer) = Spool::create(&dir, "fail.bin").await.unwrap();
         let follow = spool.follow(Arc::new(Progress::default())).await.unwrap();
-        writer.write(Bytes::from_static(b"abc")).await.unwrap();
+        std::io::Write::write_all(&mut writer, b"abc").unwrap();
         drop(writer);
         let err = follow
             .map_ok(|b| b.to_vec())

@@ -5,24 +5,26 @@
 //! Parquet row group holds one county, or a few small counties next to each other, which is
 //! what lets `CalcAvgLoan` read only a county's row groups (by their min/max statistics).
 //!
-//! Rows wait per county in memory, bounded by a byte budget independent of the data size:
+//! Rows wait per county until their group is due; memory stays flat whatever the data size:
 //! * a county with `group_rows` rows waiting becomes a row group of its own;
-//! * over budget, the counties holding the most bytes become row groups until the pending
-//!   rows fit in three quarters of the budget (a big county never waits long);
-//! * at the end, what is left goes out in county order, neighbours sharing a row group up to
-//!   `mixed_rows` rows. Those mixed groups cover disjoint county ranges, so a county's read
-//!   touches its own groups and at most one mixed group.
+//! * over the memory budget, the counties holding the most bytes in memory move their
+//!   waiting rows to a spill file on local disk ([`super::spill`]) until memory is back to
+//!   three quarters of the budget; their rows still count towards their group;
+//! * at the end, what is left goes out in county order, one group at a time, neighbours
+//!   sharing a row group up to `mixed_rows` rows. Those mixed groups cover disjoint county
+//!   ranges, so a county's read touches its own groups and at most one mixed group.
 
 use std::collections::BTreeMap;
 
 use arrow::{
     array::{ArrayRef, UInt32Array},
-    compute::take_record_batch,
+    compute::{concat_batches, take_record_batch},
     datatypes::SchemaRef,
     record_batch::RecordBatch,
     row::{OwnedRow, RowConverter, SortField},
 };
 
+use super::spill::{SpillFile, SpillPlace};
 use crate::error::{Error, Result};
 
 /// How the export's row groups are cut.
@@ -32,31 +34,55 @@ pub struct ClusterRules {
     pub group_rows: usize,
     /// Small counties share a row group up to this many rows.
     pub mixed_rows: usize,
-    /// Bytes of Arrow data allowed to wait in memory.
+    /// Bytes of Arrow data allowed to wait in memory; more waits in spill files.
     pub budget_bytes: usize,
 }
 
 /// The rows of one row group, in order.
 pub type RowGroup = Vec<RecordBatch>;
 
+/// One county's waiting rows: the older ones spilled to disk, the newer ones in memory.
 #[derive(Default)]
 struct Pending {
+    spilled: Option<SpillFile>,
     batches: Vec<RecordBatch>,
-    rows: usize,
+    /// Bytes of `batches`.
     bytes: usize,
+    /// Rows waiting, spilled or not.
+    rows: usize,
+}
+
+impl Pending {
+    /// The rows in arrival order: spilled ones first.
+    fn into_rows(self) -> Result<RowGroup> {
+        let mut rows = match self.spilled {
+            Some(file) => file.read_back()?,
+            None => Vec::new(),
+        };
+        rows.extend(self.batches);
+        Ok(rows)
+    }
 }
 
 /// Regroups batches of rows in any order into county-clustered row groups.
 pub struct CountyClusterer {
+    schema: SchemaRef,
     column: usize,
     rules: ClusterRules,
     keys: RowConverter,
     pending: BTreeMap<OwnedRow, Pending>,
-    pending_bytes: usize,
+    memory_bytes: usize,
+    spill_place: SpillPlace,
+    spill_files: u64,
 }
 
 impl CountyClusterer {
-    pub fn new(schema: &SchemaRef, column_name: &str, rules: ClusterRules) -> Result<Self> {
+    pub fn new(
+        schema: &SchemaRef,
+        column_name: &str,
+        rules: ClusterRules,
+        spill_place: SpillPlace,
+    ) -> Result<Self> {
         let column = schema
             .index_of(column_name)
             .map_err(|e| Error::arrow(format!("clustering by {column_name}"), e))?;
@@ -65,18 +91,26 @@ impl CountyClusterer {
         )])
         .map_err(|e| Error::arrow(format!("clustering by {column_name}"), e))?;
         Ok(CountyClusterer {
+            schema: schema.clone(),
             column,
             rules,
             keys,
             pending: BTreeMap::new(),
-            pending_bytes: 0,
+            memory_bytes: 0,
+            spill_place,
+            spill_files: 0,
         })
     }
 
-    /// Bytes of rows waiting now.
+    /// Bytes of rows waiting in memory now.
     #[cfg(test)]
-    fn pending_bytes(&self) -> usize {
-        self.pending_bytes
+    fn memory_bytes(&self) -> usize {
+        self.memory_bytes
+    }
+
+    /// Spill files written so far.
+    pub fn spill_files(&self) -> u64 {
+        self.spill_files
     }
 
     /// Takes one batch; returns the row groups that became ready.
@@ -90,39 +124,46 @@ impl CountyClusterer {
             pending.rows += part.num_rows();
             pending.bytes += bytes;
             pending.batches.push(part);
-            self.pending_bytes += bytes;
+            self.memory_bytes += bytes;
             if pending.rows >= self.rules.group_rows {
-                ready.push(self.take_county(&key));
+                ready.push(self.take_county(&key)?);
             }
         }
-        if self.pending_bytes > self.rules.budget_bytes {
-            while self.pending_bytes > self.rules.budget_bytes / 4 * 3 {
-                let Some(largest) = self.largest_county() else {
+        if self.memory_bytes > self.rules.budget_bytes {
+            while self.memory_bytes > self.rules.budget_bytes / 4 * 3 {
+                let Some(largest) = self.largest_in_memory() else {
                     break;
                 };
-                ready.push(self.take_county(&largest));
+                self.spill(&largest)?;
             }
         }
         Ok(ready)
     }
 
-    /// The rest, in county order; neighbouring small counties share a row group.
-    pub fn finish(mut self) -> Vec<RowGroup> {
-        let mut groups = Vec::new();
-        let mut mixed: RowGroup = Vec::new();
+    /// The rest, in county order, one group at a time (spilled rows are read back only
+    /// when their group is next); neighbouring small counties share a row group.
+    pub fn finish(mut self) -> impl Iterator<Item = Result<RowGroup>> {
+        let mut plan: Vec<Vec<Pending>> = Vec::new();
+        let mut mixed: Vec<Pending> = Vec::new();
         let mut mixed_rows = 0;
         for (_, pending) in std::mem::take(&mut self.pending) {
             if mixed_rows > 0 && mixed_rows + pending.rows > self.rules.mixed_rows {
-                groups.push(std::mem::take(&mut mixed));
+                plan.push(std::mem::take(&mut mixed));
                 mixed_rows = 0;
             }
             mixed_rows += pending.rows;
-            mixed.extend(pending.batches);
+            mixed.push(pending);
         }
         if !mixed.is_empty() {
-            groups.push(mixed);
+            plan.push(mixed);
         }
-        groups
+        plan.into_iter().map(|counties| {
+            let mut group = Vec::new();
+            for county in counties {
+                group.extend(county.into_rows()?);
+            }
+            Ok(group)
+        })
     }
 
     /// Row indices of `batch` per county, in row order within each county.
@@ -152,17 +193,43 @@ impl CountyClusterer {
         Ok(by_county)
     }
 
-    fn largest_county(&self) -> Option<OwnedRow> {
+    fn largest_in_memory(&self) -> Option<OwnedRow> {
         self.pending
             .iter()
+            .filter(|(_, p)| p.bytes > 0)
             .max_by_key(|(_, p)| p.bytes)
             .map(|(key, _)| key.clone())
     }
 
-    fn take_county(&mut self, key: &OwnedRow) -> RowGroup {
+    /// Moves a county's rows in memory to the end of its spill file, as one batch.
+    fn spill(&mut self, key: &OwnedRow) -> Result<()> {
+        let Some(pending) = self.pending.get_mut(key) else {
+            return Ok(());
+        };
+        let batch = concat_batches(&self.schema, &pending.batches)
+            .map_err(|e| Error::arrow("joining a county's rows to spill them", e))?;
+        let file = match &mut pending.spilled {
+            Some(file) => file,
+            None => {
+                self.spill_files += 1;
+                pending.spilled.insert(SpillFile::create(
+                    &self.spill_place,
+                    self.spill_files,
+                    &self.schema,
+                )?)
+            }
+        };
+        file.append(&batch)?;
+        self.memory_bytes -= pending.bytes;
+        pending.bytes = 0;
+        pending.batches.clear();
+        Ok(())
+    }
+
+    fn take_county(&mut self, key: &OwnedRow) -> Result<RowGroup> {
         let pending = self.pending.remove(key).unwrap_or_default();
-        self.pending_bytes -= pending.bytes;
-        pending.batches
+        self.memory_bytes -= pending.bytes;
+        pending.into_rows()
     }
 }
 
@@ -239,16 +306,73 @@ mod tests {
         out
     }
 
-    fn cluster(input: &[RecordBatch]) -> (Vec<RowGroup>, usize) {
-        let mut clusterer = CountyClusterer::new(&schema(), "county_code", RULES).unwrap();
+    /// A spill place of its own for each test run, removed afterwards.
+    struct ScratchDir(std::path::PathBuf);
+
+    impl ScratchDir {
+        fn new() -> Self {
+            static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = std::env::temp_dir()
+                .join(format!("lender-cluster-test-{}-{run}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            ScratchDir(dir)
+        }
+
+        fn place(&self) -> SpillPlace {
+            SpillPlace {
+                dir: self.0.clone(),
+                prefix: "test".into(),
+            }
+        }
+
+        fn files(&self) -> usize {
+            std::fs::read_dir(&self.0).unwrap().count()
+        }
+    }
+
+    impl Drop for ScratchDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    struct Clustered {
+        groups: Vec<RowGroup>,
+        peak_memory: usize,
+        spill_files: u64,
+        files_left: usize,
+    }
+
+    fn cluster_with(input: &[RecordBatch], rules: ClusterRules) -> Clustered {
+        let scratch = ScratchDir::new();
+        let mut clusterer =
+            CountyClusterer::new(&schema(), "county_code", rules, scratch.place()).unwrap();
         let mut groups = Vec::new();
-        let mut peak = 0;
+        let mut peak_memory = 0;
         for batch in input {
             groups.extend(clusterer.push(batch).unwrap());
-            peak = peak.max(clusterer.pending_bytes());
+            peak_memory = peak_memory.max(clusterer.memory_bytes());
         }
-        groups.extend(clusterer.finish());
-        (groups, peak)
+        let spill_files = clusterer.spill_files();
+        for group in clusterer.finish() {
+            groups.push(group.unwrap());
+        }
+        Clustered {
+            groups,
+            peak_memory,
+            spill_files,
+            files_left: scratch.files(),
+        }
+    }
+
+    fn cluster(input: &[RecordBatch]) -> (Vec<RowGroup>, usize) {
+        let clustered = cluster_with(input, RULES);
+        (clustered.groups, clustered.peak_memory)
+    }
+
+    fn rows_of(group: &RowGroup) -> usize {
+        group.iter().map(|b| b.num_rows()).sum()
     }
 
     #[test]
@@ -256,7 +380,7 @@ mod tests {
         let (groups, _) = cluster(&batches(20_000, 512));
         let mut mixed_ranges = Vec::new();
         for group in &groups {
-            let rows: usize = group.iter().map(|b| b.num_rows()).sum();
+            let rows = rows_of(group);
             let mut counties = counties_of(group);
             assert!(rows <= RULES.group_rows + 512, "group of {rows} rows");
             counties.sort();
@@ -325,5 +449,63 @@ mod tests {
             small <= ceiling && large <= ceiling,
             "{small} {large} > {ceiling}"
         );
+    }
+
+    #[test]
+    fn a_tight_budget_spills_instead_of_cutting_small_groups() {
+        let input = batches(20_000, 512);
+        let roomy = cluster_with(&input, RULES);
+        let tight = cluster_with(
+            &input,
+            ClusterRules {
+                budget_bytes: 8 << 10,
+                ..RULES
+            },
+        );
+        assert!(
+            tight.spill_files > 0,
+            "nothing spilled under a tight budget"
+        );
+        assert_eq!(tight.files_left, 0, "spill files left behind");
+        assert!(tight.peak_memory <= roomy.peak_memory);
+        // The same groups, whatever the budget: a county is cut at group_rows, never sooner.
+        let shape = |c: &Clustered| {
+            c.groups
+                .iter()
+                .map(|g| (counties_of(g), rows_of(g)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shape(&tight), shape(&roomy));
+        // A county's rows are split only at group_rows: all its groups but the last are full.
+        let mut sizes: BTreeMap<Option<i32>, Vec<usize>> = BTreeMap::new();
+        for group in &tight.groups {
+            if let [county] = counties_of(group)[..] {
+                sizes.entry(county).or_default().push(rows_of(group));
+            }
+        }
+        for (county, sizes) in sizes {
+            let full = &sizes[..sizes.len() - 1];
+            assert!(
+                full.iter().all(|rows| *rows >= RULES.group_rows),
+                "county {county:?} cut early: {sizes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn spill_files_are_removed_when_the_export_gives_up() {
+        let scratch = ScratchDir::new();
+        let rules = ClusterRules {
+            budget_bytes: 8 << 10,
+            ..RULES
+        };
+        let mut clusterer =
+            CountyClusterer::new(&schema(), "county_code", rules, scratch.place()).unwrap();
+        for batch in batches(5_000, 512) {
+            clusterer.push(&batch).unwrap();
+        }
+        assert!(scratch.files() > 0);
+        drop(clusterer);
+        assert_eq!(scratch.files(), 0);
     }
 }

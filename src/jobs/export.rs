@@ -19,17 +19,17 @@ use parquet::{
     },
 };
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::{
     ExportArgs, Jobs, Outcome,
     cluster::{ClusterRules, CountyClusterer, RowGroup},
+    spill::SpillPlace,
     tracked::{Job, JobResult},
     work_key,
 };
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
-    error::Result,
+    error::{Error, Result},
     hdfs::{Staged, write_parquet},
     loans::COUNTY_COLUMN,
     mysql::EXPORT_QUERY,
@@ -50,12 +50,13 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 const BATCH_ROWS: usize = 8192;
 
 /// Row groups of the export. 32k rows per county group keeps the largest group the same at
-/// 1x and 10x data; small counties share groups of up to 16k rows; 48 MiB of rows may wait
-/// to be clustered, whatever the data's size (the export's peak memory stays flat).
+/// 1x and 10x data; small counties share groups of up to 16k rows; 24 MiB of rows may wait
+/// in memory to be clustered, the rest waits in spill files, whatever the data's size (the
+/// export's peak memory stays flat).
 pub(crate) const CLUSTER_RULES: ClusterRules = ClusterRules {
     group_rows: 32 * 1024,
     mixed_rows: 16 * 1024,
-    budget_bytes: 48 << 20,
+    budget_bytes: 24 << 20,
 };
 
 /// The export file says how it is laid out (footer key-value metadata), so a reader or a
@@ -112,6 +113,8 @@ fn export_props() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(None)
+        // Pages of 8k rows: the dictionary encoder holds a page's indices until it closes.
+        .set_data_page_row_count_limit(8192)
         .set_key_value_metadata(Some(vec![KeyValue::new(LAYOUT_KEY.to_owned(), layout)]))
         .build()
 }
@@ -139,16 +142,22 @@ impl Jobs {
         let (spool, sink) =
             Spool::create(&self.config.spool_dir, &format!("{tag}.parquet")).await?;
         let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
-        let groups = cluster_stage(&schema, batches, progress.clone())?;
+        let spill = SpillPlace {
+            dir: self.config.spool_dir.clone(),
+            prefix: tag.clone(),
+        };
+        let groups = cluster_stage(&schema, batches, spill, progress.clone())?;
         let encode = async {
-            let written = write_parquet(
-                sink,
-                &format!("the export spool for {EXPORT_PATH}"),
-                schema,
-                export_props(),
-                ReceiverStream::new(groups),
-            )
-            .await;
+            let what = format!("the export spool for {EXPORT_PATH}");
+            let written = tokio::task::spawn_blocking(move || {
+                let mut sink = sink;
+                let written =
+                    write_parquet(&mut sink, &what, schema, export_props(), groups.into_iter())?;
+                sink.complete();
+                Ok(written)
+            })
+            .await
+            .map_err(|e| Error::Unavailable(format!("the export's encoder stopped: {e}")))?;
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 "export encoded into the spool"
@@ -225,17 +234,22 @@ impl Jobs {
     }
 }
 
-/// The clustering stage on a task of its own: takes MySQL's batches in table order, hands
-/// the encoder county-clustered row groups (one at a time: the channel holds one).
+/// The clustering stage on a thread of its own (it writes and reads spill files): takes
+/// MySQL's batches in table order, hands the encoder county-clustered row groups. The hand
+/// over is a rendezvous: a group is built while the encoder works on the one before and
+/// waits for the encoder to take it, so at most two groups are in memory.
 fn cluster_stage(
     schema: &SchemaRef,
     mut batches: mpsc::Receiver<Result<RecordBatch>>,
+    spill: SpillPlace,
     progress: Arc<ExportProgress>,
-) -> Result<mpsc::Receiver<Result<RowGroup>>> {
-    let mut clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES)?;
-    let (tx, rx) = mpsc::channel(1);
-    tokio::spawn(async move {
-        while let Some(batch) = batches.recv().await {
+) -> Result<std::sync::mpsc::Receiver<Result<RowGroup>>> {
+    let mut clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES, spill)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(0);
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let send = |group| tx.send(group).is_ok(); // false: the encoder gave up
+        while let Some(batch) = batches.blocking_recv() {
             let ready = batch.and_then(|batch| {
                 progress
                     .rows
@@ -244,23 +258,33 @@ fn cluster_stage(
             });
             match ready {
                 Ok(groups) => {
-                    for group in groups {
-                        if tx.send(Ok(group)).await.is_err() {
-                            return; // the encoder gave up; it reports its own error
-                        }
+                    if !groups.into_iter().all(|group| send(Ok(group))) {
+                        return;
                     }
                 }
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    send(Err(e));
                     return;
                 }
             }
         }
+        let spill_files = clusterer.spill_files();
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            rows = progress.rows.load(Ordering::Relaxed),
+            spill_files,
+            "export read every row from MySQL"
+        );
         for group in clusterer.finish() {
-            if tx.send(Ok(group)).await.is_err() {
+            let failed = group.is_err();
+            if !send(group) || failed {
                 return;
             }
         }
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "export rows clustered"
+        );
     });
     Ok(rx)
 }

@@ -12,6 +12,7 @@ mod export;
 mod health;
 mod partition;
 mod queue;
+mod spill;
 mod tracked;
 mod upload;
 
