@@ -137,6 +137,45 @@ def evaluate(r):
 # ------------------------------------------------------------------ plots
 
 
+def _export_bars(r, key):
+    """(label, value, colour) of the export figure's bars, for `key` "seconds" (with the
+    floors) or "peak_rss_mib" (lender's bar is the server's peak)."""
+    timing = key == "seconds"
+    ours = "seconds" if timing else "server_peak_rss_mib"
+    peer = r.get("peer_export") or {}
+    bars = [("lender 1x", r["export"][ours], "C0")]
+    if peer.get(key):
+        bars.append(("ConnectorX\npeer 1x", peer[key], "C2"))
+    bars.append(("Python 1x", r["python_export"].get(key) or 0, "C1"))
+    if timing:
+        f = r["floors"]
+        quick = f.get("mariadb_quick_seconds")
+        bars.append(("floor (a): mariadb\n--quick" if quick else "floor: mariadb\nstream",
+                     f["mariadb_stream_seconds"], "grey"))
+        bars.append(("floor: hdfs put\n(cold JVM)", f["hdfs_put_seconds"], "grey"))
+    x10 = r.get("scale_10")
+    if x10 and "export" in x10:
+        px = x10["python_export"]
+        if timing:
+            killed = "\n(killed at this\ntime, no result)" if px.get("error") else ""
+            python = px.get("seconds") or px.get("wall_seconds") or 0
+        else:
+            killed = "\n(killed at the limit)" if px.get("error") else ""
+            python = px.get("peak_rss_mib") or 0
+        bars += [("lender 10x", x10["export"][ours], "C0"), ("Python 10x" + killed, python, "C1")]
+        peer10 = x10.get("peer_export") or {}
+        if peer10.get(key):
+            bars.append(("ConnectorX\npeer 10x", peer10[key], "C2"))
+    return bars
+
+
+def _bar_panel(ax, bars, fmt):
+    labels, values, colours = zip(*bars, strict=True)
+    drawn = ax.bar(labels, values, color=colours)
+    ax.bar_label(drawn, fmt=fmt, fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+
+
 def plots(r, out_dir):
     import matplotlib
     matplotlib.use("Agg")
@@ -166,64 +205,17 @@ def plots(r, out_dir):
     fig.savefig(files["calc"], dpi=110)
     plt.close(fig)
 
-    e, f, pe = r["export"], r["floors"], r["python_export"]
-    peer = r.get("peer_export") or {}
-    x10 = r.get("scale_10")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    labels, vals, colors = ["lender 1x"], [e["seconds"]], ["C0"]
-    if peer.get("seconds"):
-        labels.append("ConnectorX\npeer 1x")
-        vals.append(peer["seconds"])
-        colors.append("C2")
-    labels.append("Python 1x")
-    vals.append(pe["seconds"] or 0)
-    colors.append("C1")
-    labels.append("floor (a): mariadb\n--quick" if f.get("mariadb_quick_seconds") else "floor: mariadb\nstream")
-    vals.append(f["mariadb_stream_seconds"])
-    colors.append("grey")
-    labels.append("floor: hdfs put\n(cold JVM)")
-    vals.append(f["hdfs_put_seconds"])
-    colors.append("grey")
-    if x10 and "export" in x10:
-        px = x10["python_export"]
-        labels += ["lender 10x", "Python 10x" + ("\n(killed at this\ntime, no result)" if px.get("error") else "")]
-        vals += [x10["export"]["seconds"], px.get("seconds") or px.get("wall_seconds") or 0]
-        colors += ["C0", "C1"]
-        if (x10.get("peer_export") or {}).get("seconds"):
-            labels.append("ConnectorX\npeer 10x")
-            vals.append(x10["peer_export"]["seconds"])
-            colors.append("C2")
-    bars = a1.bar(labels, vals, color=colors)
-    a1.bar_label(bars, fmt="%.1f", fontsize=8)
+    _bar_panel(a1, _export_bars(r, "seconds"), "%.1f")
     a1.set_ylabel("seconds")
     a1.set_title("DbToHdfs time")
-    a1.tick_params(axis="x", labelsize=7)
-    mlabels, mvals, mcolors = ["lender 1x"], [e["server_peak_rss_mib"]], ["C0"]
-    if peer.get("peak_rss_mib"):
-        mlabels.append("ConnectorX\npeer 1x")
-        mvals.append(peer["peak_rss_mib"])
-        mcolors.append("C2")
-    mlabels.append("Python 1x")
-    mvals.append(pe["peak_rss_mib"])
-    mcolors.append("C1")
-    if x10 and "export" in x10:
-        killed = "\n(killed at the limit)" if x10["python_export"].get("error") else ""
-        mlabels += ["lender 10x", "Python 10x" + killed]
-        mvals += [x10["export"]["server_peak_rss_mib"], x10["python_export"].get("peak_rss_mib") or 0]
-        mcolors += ["C0", "C1"]
-        if (x10.get("peer_export") or {}).get("peak_rss_mib"):
-            mlabels.append("ConnectorX\npeer 10x")
-            mvals.append(x10["peer_export"]["peak_rss_mib"])
-            mcolors.append("C2")
-    bars = a2.bar(mlabels, mvals, color=mcolors)
-    a2.bar_label(bars, fmt="%.0f", fontsize=8)
+    _bar_panel(a2, _export_bars(r, "peak_rss_mib"), "%.0f")
     a2.axhline(TARGETS["export_peak_rss_mib"], color="red", ls="--", lw=1,
                label=f"target {TARGETS['export_peak_rss_mib']:.0f} MiB (lender at 1x)")
     a2.set_yscale("log")
     a2.set_ylabel("peak RSS, MiB (log)")
     a2.set_title("DbToHdfs peak memory (server / tool process)")
     a2.legend(fontsize=8)
-    a2.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
     files["export"] = out_dir / "export_time_memory.png"
     fig.savefig(files["export"], dpi=110)

@@ -38,6 +38,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=dev/lib.sh
+. "$ROOT/dev/lib.sh"
 POM="$ROOT/docker/hadoop/pom.xml"
 CONF="$ROOT/docker/hadoop/conf"
 START_NN="$ROOT/docker/hadoop/start-namenode.sh"
@@ -205,14 +207,10 @@ dn_pid() {
 
 stop_pid() {  # pid name [grace seconds]
   local p="$1" name="$2" grace="${3:-10}"
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 $((grace * 5))); do
-    kill -0 "$p" 2>/dev/null || { log "stopped $name (pid $p)"; return 0; }
-    sleep 0.2
-  done
-  kill -KILL "$p" 2>/dev/null || true
-  sleep 0.2
+  alive "$p" || return 0
+  if stop_process "$p" "$grace"; then
+    log "stopped $name (pid $p)"; return 0
+  fi
   log "killed $name (pid $p) after ${grace}s"
 }
 
@@ -491,8 +489,7 @@ cmd_kill_dn() {
   local p
   p="$(dn_pid "$1")"
   if [ -z "$p" ]; then log "DataNode $1 is not running"; return 0; fi
-  kill -KILL "$p"
-  while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  kill_process "$p"
   rm -f "$PIDS/dn$1.pid"
   log "killed DataNode $1 (pid $p, $(dn_ip "$1")): its ports now refuse connections"
 }
@@ -589,9 +586,7 @@ main() {
     env) cmd_env; return ;;
     status) cmd_status; return ;;
     up|down|kill-dn|cut-dn|restore-dn|restart-nn)
-      mkdir -p "$RUN"
-      exec 9>"$RUN/.lock"
-      flock -w 600 9 || die "another cluster.sh is running (lock $RUN/.lock)"
+      take_lock "$RUN/.lock" 600 || die "another cluster.sh is running (lock $RUN/.lock)"
       case "$cmd" in
         up) cmd_up "$@" ;;
         down) cmd_down ;;

@@ -24,6 +24,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=dev/lib.sh
+. "$ROOT/dev/lib.sh"
 LOCAL="$ROOT/.local"
 MY="$LOCAL/mysql"
 DATADIR="$MY/data"
@@ -126,7 +128,7 @@ server_pid() {
     [ -s "$PIDF" ] || return 1
     local pid
     pid="$(cat "$PIDF" 2>/dev/null)" || return 1
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    alive "$pid" || return 1
     # make sure the pid is a mariadbd using our data dir (pids get reused)
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$CNF" || return 1
     echo "$pid"
@@ -145,22 +147,14 @@ wait_until_up() {
     local pid="$1"
     for _ in $(seq 1 240); do
         if ping; then return 0; fi
-        kill -0 "$pid" 2>/dev/null || { tail -n 30 "$LOG" >&2 || true; die "mariadbd exited during start-up (log: $LOG)"; }
+        alive "$pid" || { tail -n 30 "$LOG" >&2 || true; die "mariadbd exited during start-up (log: $LOG)"; }
         sleep 0.5
     done
     return 1
 }
 
 stop_pid() {
-    local pid="$1"
-    kill "$pid" 2>/dev/null || return 0
-    for _ in $(seq 1 120); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.5
-    done
-    say "mariadbd $pid did not stop in 60 s; killing it"
-    kill -9 "$pid" 2>/dev/null || true
-    sleep 1
+    stop_process "$1" 60 || say "mariadbd $1 did not stop in 60 s; killed it"
 }
 
 init_datadir() {
@@ -312,9 +306,7 @@ ensure_loaded() {
 # commands
 
 with_lock() {
-    mkdir -p "$MY"
-    exec 9>"$MY/.lock"
-    flock -w 900 9 || die "another dev/mysql.sh holds $MY/.lock"
+    take_lock "$MY/.lock" 900 || die "another dev/mysql.sh holds $MY/.lock"
 }
 
 parse_dump_arg() {

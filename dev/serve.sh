@@ -8,6 +8,8 @@
 # Idempotent: start leaves a running server of the current binary alone.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=dev/lib.sh
+. "$ROOT/dev/lib.sh"
 RUN="$ROOT/.local/server"
 PID="$RUN/server.pid"
 LOG="$RUN/server.log"
@@ -15,16 +17,22 @@ BIN="$ROOT/target/release/lender"
 mkdir -p "$RUN"
 
 server_env() {
+  # MySQL and HDFS endpoints as the scripts that run them print them; a variable set wins.
+  local services
+  services=$("$ROOT/dev/mysql.sh" env; "$ROOT/dev/cluster.sh" env)
   cat <<ENV
 export LENDER_LISTEN=${LENDER_LISTEN:-127.0.0.1:5000}
-export LENDER_MYSQL_URL=${LENDER_MYSQL_URL:-mysql://root:abc@127.0.0.1:3306/CS544}
-export LENDER_HDFS_URL=${LENDER_HDFS_URL:-hdfs://127.0.0.1:9000}
-export LENDER_WEBHDFS_URL=${LENDER_WEBHDFS_URL:-http://127.0.0.1:9870}
+export LENDER_MYSQL_URL=${LENDER_MYSQL_URL:-$(service LENDER_MYSQL_URL)}
+export LENDER_HDFS_URL=${LENDER_HDFS_URL:-$(service LENDER_HDFS_URL)}
+export LENDER_WEBHDFS_URL=${LENDER_WEBHDFS_URL:-$(service LENDER_WEBHDFS_URL)}
 export LENDER_DB=${LENDER_DB:-$RUN/lender.redb}
 ENV
 }
 
-running() { [[ -f $PID ]] && kill -0 "$(cat "$PID")" 2>/dev/null; }
+# service NAME: NAME's value in the services' env output (set by server_env).
+service() { sed -n "s/^export $1=//p" <<<"$services"; }
+
+running() { [[ -f $PID ]] && alive "$(cat "$PID")"; }
 
 port() { server_env | sed -n 's/^export LENDER_LISTEN=.*:\([0-9]*\)$/\1/p'; }
 
@@ -56,10 +64,7 @@ start() {
 stop() {
   running || { rm -f "$PID"; return 0; }
   local pid; pid=$(cat "$PID")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  stop_process "$pid" 15 || echo "server did not stop within 15 s: killed it"
   rm -f "$PID"
   echo "server stopped"
 }
@@ -67,7 +72,7 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  kill) running && kill -9 "$(cat "$PID")"; while running; do sleep 0.05; done; rm -f "$PID"; echo "server killed" ;;
+  kill) running && kill_process "$(cat "$PID")"; rm -f "$PID"; echo "server killed" ;;
   status) if running; then echo "running (pid $(cat "$PID"))"; else echo "stopped"; fi ;;
   env) server_env ;;
   *) sed -n '2,8p' "$0"; exit 2 ;;
