@@ -33,13 +33,6 @@ pub struct Hdfs {
     client: Arc<Client>,
 }
 
-/// Where and how to write one file.
-#[derive(Debug, Clone)]
-pub struct Target<'a> {
-    pub path: &'a str,
-    pub replication: u32,
-}
-
 /// What a finished write produced.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Written {

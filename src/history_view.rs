@@ -223,7 +223,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AttemptOutcome, JobKind, JobState};
+    use crate::store::{JobKind, JobState, history::AttemptOutcome};
 
     fn job(kind: JobKind, args: &str, state: JobState, submitted_ms: u64) -> JobRecord {
         JobRecord {

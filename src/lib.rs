@@ -5,20 +5,24 @@
 //! * [`jobs`] holds the work (export, partition) and runs it from a redb-backed apalis queue;
 //! * [`store`] owns our redb tables (job history, partitions, export generation);
 //! * [`mysql`], [`hdfs`] and [`webhdfs`] are the only places that talk to MySQL, HDFS and
-//!   the NameNode's HTTP API; [`loans`] knows the data's two interesting columns.
+//!   the NameNode's HTTP API; [`loans`] knows the data's two interesting columns;
+//! * [`cli`] is the command line (`lender serve` and the operator views), the crate's only
+//!   public module: everything else is private, so the compiler reports dead code.
 
-pub mod api;
-pub mod config;
-pub mod error;
-pub mod hdfs;
-pub mod health_view;
-pub mod history_view;
-pub mod jobs;
-pub mod loans;
-pub mod mysql;
-pub mod partitions_view;
-pub mod spool;
-pub mod store;
-pub mod webhdfs;
+mod api;
+mod config;
+mod error;
+mod hdfs;
+mod health_view;
+mod history_view;
+mod jobs;
+mod loans;
+mod mysql;
+mod partitions_view;
+mod spool;
+mod store;
+mod webhdfs;
 
-pub use error::{Error, Result};
+pub mod cli;
+
+pub(crate) use error::Error;

@@ -76,6 +76,7 @@ pub struct LoanSum {
 }
 
 impl LoanSum {
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.count
     }

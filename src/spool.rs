@@ -94,13 +94,6 @@ impl Spool {
         *self.state.borrow()
     }
 
-    /// Waits until the encoder reports more bytes, finishes or gives up.
-    pub async fn changed(&self) {
-        let mut state = self.state.clone();
-        // An error means the writer is gone; state() then tells the final word.
-        let _ = state.changed().await;
-    }
-
     /// The file from its first byte, as it grows, until the encoder is done. `progress`
     /// counts the bytes taken, so a watchdog can tell a stalled reader from a slow writer.
     pub async fn follow(

@@ -31,8 +31,6 @@ pub struct CreateTarget {
 #[derive(Debug, Clone, Deserialize)]
 pub struct BlockLocation {
     pub hosts: Vec<String>,
-    #[serde(default)]
-    pub names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -522,7 +520,6 @@ mod tests {
     fn counts_blocks_per_host() {
         let block = |hosts: &[&str]| BlockLocation {
             hosts: hosts.iter().map(|h| h.to_string()).collect(),
-            names: vec![],
         };
         let counts = count_per_host(&[block(&["a", "b"]), block(&["b", "c"]), block(&["a", "b"])]);
         assert_eq!(

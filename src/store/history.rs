@@ -200,6 +200,7 @@ impl Store {
         .await
     }
 
+    #[cfg(test)]
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>> {
         self.read(|txn| {
             let table = txn.open_table(JOBS)?;

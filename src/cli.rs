@@ -1,0 +1,330 @@
+//! `lender serve` runs the gRPC server; `lender jobs` and `lender job ID` show the job
+//! history (`lender --help` lists everything).
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use crate::{
+    api::{
+        LenderServer, LenderService,
+        admin::{
+            AdminServer, AdminService,
+            proto::{HealthRequest, JobsRequest, PartitionsRequest, admin_client::AdminClient},
+        },
+    },
+    config::Config,
+    health_view,
+    history_view::{self, JobFilter},
+    jobs::Jobs,
+    mysql::MySql,
+    partitions_view::{self, PartitionsReport},
+    store::{JobKind, JobRecord, JobState, Store, now_ms},
+    webhdfs::WebHdfs,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+/// Moves the loans table from MySQL into Parquet on HDFS and answers per-county questions.
+#[derive(Parser)]
+#[command(name = "lender", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server (port from LENDER_LISTEN).
+    Serve,
+    /// The job history, newest first: asks the running server, or reads the database file
+    /// of a stopped one.
+    Jobs {
+        /// Only jobs of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Only partition jobs of this county (e.g. 55001).
+        #[arg(long)]
+        county: Option<i32>,
+        /// Only jobs submitted within this long (90s, 15m, 2h, 1d).
+        #[arg(long, value_parser = history_view::parse_duration)]
+        since: Option<Duration>,
+        /// At most this many jobs (after filtering).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON records instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every county file: where its blocks are now, healthy / stale / lost, and per DataNode
+    /// how many county files its death would cost. Asks the running server, or else reads
+    /// the store file and asks the NameNode itself.
+    Partitions {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The server's view: NameNode, DataNodes (live / silent / dead / suspect), MySQL, queue
+    /// depth, current export, store file. Asks the running server, or else checks itself.
+    Health {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One job with every attempt (start, end, outcome, error, rows, bytes, duration).
+    Job {
+        /// The job id (or a unique prefix of it), as `lender jobs` shows it.
+        id: String,
+        /// Print the JSON record instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Export,
+    Partition,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateArg {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// How many records the filters look through.
+const HISTORY_SCAN: u32 = 10_000;
+
+/// Runs the command line: `lender serve`, or one of the operator views.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LENDER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("lender: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Jobs {
+            kind,
+            state,
+            county,
+            since,
+            limit,
+            json,
+        } => {
+            let filter = JobFilter {
+                kind: kind.map(|k| match k {
+                    KindArg::Export => JobKind::Export,
+                    KindArg::Partition => JobKind::Partition,
+                }),
+                state: state.map(|s| match s {
+                    StateArg::Queued => JobState::Queued,
+                    StateArg::Running => JobState::Running,
+                    StateArg::Succeeded => JobState::Succeeded,
+                    StateArg::Failed => JobState::Failed,
+                }),
+                county,
+                since_ms: since.map(|d| now_ms().saturating_sub(d.as_millis() as u64)),
+            };
+            jobs(config, filter, limit, json).await
+        }
+        Command::Job { id, json } => job(config, &id, json).await,
+        Command::Partitions { json } => partitions(config, json).await,
+        Command::Health { json } => health(config, json).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lender: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let addr = config
+        .listen
+        .parse()
+        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+    tracing::info!(
+        %addr,
+        mysql = %config.mysql_url.split('@').next_back().unwrap_or(""),
+        hdfs = %config.hdfs_url,
+        webhdfs = %config.webhdfs_url,
+        db = %config.db_path.display(),
+        "starting lender"
+    );
+    let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
+    let shutdown = async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        tracing::info!("shutting down");
+    };
+    let served = tonic::transport::Server::builder()
+        .add_service(LenderServer::new(LenderService::new(jobs.clone())))
+        .add_service(AdminServer::new(AdminService::new(jobs.clone())))
+        .serve_with_shutdown(addr, shutdown)
+        .await
+        .map_err(|e| format!("gRPC server on {addr}: {e}"));
+    jobs.drain(Duration::from_secs(10)).await;
+    served
+}
+
+async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), String> {
+    let records: Vec<JobRecord> = history(&config, HISTORY_SCAN)
+        .await?
+        .into_iter()
+        .filter(|job| filter.matches(job))
+        .take(limit)
+        .collect();
+    print_out(records.as_slice(), json, history_view::render)
+}
+
+async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
+    let records = history(&config, HISTORY_SCAN).await?;
+    let matching: Vec<&JobRecord> = records.iter().filter(|j| j.id.starts_with(id)).collect();
+    let job = match matching.as_slice() {
+        [job] => *job,
+        [] => return Err(format!("no job {id:?} in the history (see `lender jobs`)")),
+        many => {
+            return Err(format!(
+                "{id:?} matches {} jobs; give more of the id",
+                many.len()
+            ));
+        }
+    };
+    print_out(job, json, history_view::render_one)
+}
+
+async fn partitions(config: Config, json: bool) -> Result<(), String> {
+    let report = match partitions_from_server(&config).await {
+        Some(report) => report,
+        None => {
+            eprintln!(
+                "lender: no server on {}: reading {} and asking the NameNode directly",
+                config.listen,
+                config.db_path.display()
+            );
+            let store = open_store_file(&config).await?;
+            let webhdfs = WebHdfs::new(&config.webhdfs_url).map_err(|e| e.to_string())?;
+            partitions_view::report(&store, &webhdfs, &[])
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    print_out(&report, json, partitions_view::render)
+}
+
+async fn health(config: Config, json: bool) -> Result<(), String> {
+    let from_server = match admin_client(&config).await {
+        Some(mut client) => client
+            .health(HealthRequest {})
+            .await
+            .ok()
+            .and_then(|r| serde_json::from_str(&r.into_inner().report_json).ok()),
+        None => None,
+    };
+    let report = match from_server {
+        Some(report) => report,
+        None => {
+            eprintln!(
+                "lender: no server on {}: checking from here with its settings",
+                config.listen
+            );
+            let store = open_store_file(&config).await?;
+            let webhdfs = WebHdfs::new(&config.webhdfs_url).map_err(|e| e.to_string())?;
+            let mysql =
+                MySql::new(&config.mysql_url, config.mysql_wait).map_err(|e| e.to_string())?;
+            health_view::report(&store, &webhdfs, &mysql, &config.db_path, &[]).await
+        }
+    };
+    print_out(&report, json, health_view::render)
+}
+
+async fn partitions_from_server(config: &Config) -> Option<PartitionsReport> {
+    let reply = admin_client(config)
+        .await?
+        .partitions(PartitionsRequest {})
+        .await
+        .ok()?;
+    serde_json::from_str(&reply.into_inner().report_json).ok()
+}
+
+/// The newest `limit` job records, from the running server or else the database file.
+async fn history(config: &Config, limit: u32) -> Result<Vec<JobRecord>, String> {
+    match jobs_from_server(config, limit).await {
+        Some(records) => Ok(records),
+        None => jobs_from_file(config, limit).await,
+    }
+}
+
+/// A client of the running server's admin service, if one answers.
+async fn admin_client(config: &Config) -> Option<AdminClient<tonic::transport::Channel>> {
+    let port = config.listen.rsplit_once(':').map_or("5000", |(_, p)| p);
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .ok()?
+        .connect_timeout(Duration::from_secs(1));
+    Some(AdminClient::new(endpoint.connect().await.ok()?))
+}
+
+/// Asks a running server (it holds the database file open).
+async fn jobs_from_server(config: &Config, limit: u32) -> Option<Vec<JobRecord>> {
+    let reply = admin_client(config)
+        .await?
+        .jobs(JobsRequest { limit })
+        .await
+        .ok()?;
+    serde_json::from_str(&reply.into_inner().jobs_json).ok()
+}
+
+/// Reads the database file of a stopped server.
+async fn jobs_from_file(config: &Config, limit: u32) -> Result<Vec<JobRecord>, String> {
+    if !config.db_path.exists() {
+        return Ok(vec![]);
+    }
+    let store = open_store_file(config).await?;
+    store.jobs(limit as usize).map_err(|e| e.to_string())
+}
+
+async fn open_store_file(config: &Config) -> Result<Arc<Store>, String> {
+    let store = Store::open(&config.db_path).await.map_err(|e| {
+        format!(
+            "{e} (is a server running with this database but not listening on {}?)",
+            config.listen
+        )
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Prints `value` as pretty JSON, or as the text `render` makes of it.
+fn print_out<T: serde::Serialize + ?Sized>(
+    value: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", render(value));
+    }
+    Ok(())
+}
