@@ -135,15 +135,33 @@ def sha256(path):
     return h.hexdigest()
 
 
-def test_generator_is_byte_identical_across_runs():
+@pytest.fixture(scope="module")
+def generator_runs():
+    """Runs the generator twice at 1x; returns each run's (size, sha256) (one generation shared by the tests)."""
     if shutil.which("cargo") is None:
         pytest.fail("cargo is needed to run the datagen generator", pytrace=False)
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        outs = [Path(tmp) / f"run{i}.sql.gz" for i in (1, 2)]
-        for out in outs:
+        for i in (1, 2):
+            out = Path(tmp) / f"run{i}.sql.gz"
             subprocess.run(
                 ["cargo", "run", "-q", "-p", "datagen", "--release", "--", "--quiet", "--out", str(out)],
                 cwd=ROOT, check=True, timeout=900,
             )
-        assert outs[0].stat().st_size > 10_000_000
-        assert sha256(outs[0]) == sha256(outs[1])
+            runs.append((out.stat().st_size, sha256(out)))
+    return runs
+
+
+def test_generator_is_byte_identical_across_runs(generator_runs):
+    (size, first), (_, second) = generator_runs
+    assert size > 10_000_000
+    assert first == second
+
+
+def test_generator_output_matches_the_recorded_checksum(generator_runs):
+    recorded = (ROOT / "datagen" / "expected-1x.sha256").read_text().split()[0]
+    _, got = generator_runs[0]
+    assert got == recorded, (
+        f"the generator's 1x output has sha256 {got}, datagen/expected-1x.sha256 records {recorded}: "
+        "if the data change is intended, update datagen/expected-1x.sha256"
+    )

@@ -157,6 +157,64 @@ struct Ctx<'a> {
 
 /// Fills the 99 values of one row. Returns (loan_amount, income is NULL).
 fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) -> (f64, bool) {
+    let row = row_context(rng, ctx, p);
+    let product = product(rng, &row);
+    let amount = amount(rng, &row, &product);
+    let action = action(rng, &row, &product);
+    let people = people(rng, &row, &product, &action);
+    let income_and_credit = income_and_credit(rng, &row, &product, amount.raw, &action, &people);
+    let terms = terms(rng, &row, &product, amount.raw);
+    let rates = rates(rng, &row, &product, &action, &terms);
+    let costs = costs(rng, &row, &product, &action, amount.raw);
+    let property_value = property_value(rng, &row, &product, &action, &amount);
+    let purchaser_type = purchaser_type(rng, &row, &product, &action);
+    let channel_aus_denial = channel_aus_denial(rng, &row, &product, &action);
+    let derived = derived_categories(&row, &product, amount.raw);
+    let income_null = income_and_credit.income.is_none();
+    let decided = RowDecisions {
+        row,
+        product,
+        amount,
+        action,
+        people,
+        income_and_credit,
+        terms,
+        rates,
+        costs,
+        property_value,
+        purchaser_type,
+        channel_aus_denial,
+        derived,
+    };
+    write_row(rng, &decided, r);
+    (amount.amount, income_null)
+}
+
+/// The plan entry with its place and lender looked up: what every section of a row reads.
+#[derive(Clone, Copy)]
+struct RowCtx<'a> {
+    /// this row gets the largest loan amount
+    is_max: bool,
+    /// loan type index 0..4 (loan_type_id - 1)
+    t: usize,
+    class: Class,
+    county: Option<&'a County>,
+    tract: Option<&'a Tract>,
+    lender: &'a Lender,
+    /// the lender is partially exempt: many fields are reported as Exempt / 1111
+    ex: bool,
+    rural: bool,
+    vacation: bool,
+    /// tract-to-MSA income percentage (100 without a tract)
+    tract_inc: f64,
+    /// tract minority population percent (15 without a tract)
+    minority: f64,
+    /// the row is in Menominee County
+    menominee: bool,
+}
+
+/// Picks the row's census tract in its county and looks up its lender.
+fn row_context<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow) -> RowCtx<'a> {
     let is_max = p.is_max;
     let t = p.ty as usize;
     let county: Option<&'a County> = if p.county == NULL_COUNTY {
@@ -176,15 +234,57 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         .map(|t| t.minority_pct_x100 as f64 / 100.0)
         .unwrap_or(15.0);
     let menominee = county.map(|c| c.fips == 78).unwrap_or(false);
+    RowCtx {
+        is_max,
+        t,
+        class: p.class,
+        county,
+        tract,
+        lender,
+        ex,
+        rural,
+        vacation,
+        tract_inc,
+        minority,
+        menominee,
+    }
+}
 
-    // ---- product -------------------------------------------------------------------------
-    let multifamily = match p.class {
+/// The loan and property kind, which every later section depends on.
+#[derive(Clone, Copy)]
+struct Product {
+    multifamily: bool,
+    business: bool,
+    /// loan_purpose: 1 purchase, 2 improvement, 31 refinance, 32 cash-out, 4 other
+    purpose: i64,
+    reverse: bool,
+    subordinate: bool,
+    open_end: bool,
+    manufactured: bool,
+    /// total_units as written
+    units: &'static str,
+    /// total units, 5 standing for any multifamily bracket
+    n_units: i64,
+    occupancy: i64,
+}
+
+/// Decides the loan and property kind: multifamily, purpose, lien, open-end, units, occupancy.
+fn product(rng: &mut Rng, row: &RowCtx<'_>) -> Product {
+    let RowCtx {
+        is_max,
+        t,
+        class,
+        rural,
+        vacation,
+        ..
+    } = *row;
+    let multifamily = match class {
         Class::Large => t == 0 && (is_max || rng.chance(0.22)),
         Class::In => t == 0 && rng.chance(0.0045),
         Class::Small => false,
     };
     let business = (multifamily && rng.chance(0.9))
-        || rng.chance(match p.class {
+        || rng.chance(match class {
             Class::Large => 0.15,
             _ => {
                 if t == 0 {
@@ -197,7 +297,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     let purpose: i64 = if multifamily {
         rng.pick(&[(1, 0.40), (31, 0.35), (32, 0.15), (4, 0.10)])
     } else {
-        match (p.class, t) {
+        match (class, t) {
             (Class::Small, _) => {
                 rng.pick(&[(2, 0.34), (4, 0.22), (31, 0.20), (32, 0.12), (1, 0.12)])
             }
@@ -211,11 +311,11 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         }
     };
     let reverse = !multifamily
-        && p.class == Class::In
+        && class == Class::In
         && ((t == 1 && rng.chance(0.025)) || (t == 0 && rng.chance(0.0004)));
     let subordinate = !reverse
         && !multifamily
-        && rng.chance(match (p.class, t, purpose) {
+        && rng.chance(match (class, t, purpose) {
             (Class::Small, _, _) => 0.60,
             (Class::In, 0, 2 | 4) => 0.45,
             (Class::In, 0, 1) => 0.02,
@@ -233,7 +333,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             0.004
         });
     let manufactured = !multifamily
-        && p.class != Class::Large
+        && class != Class::Large
         && rng.chance(
             match t {
                 3 => 0.035,
@@ -278,11 +378,54 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             (3, 0.05),
         ])
     };
+    Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        manufactured,
+        units,
+        n_units,
+        occupancy,
+    }
+}
 
-    // ---- amount --------------------------------------------------------------------------
+/// The loan amount as reported and before binning, and the local price level.
+#[derive(Clone, Copy)]
+struct LoanAmount {
+    /// loan_amount as written: the midpoint of its $10,000 bin
+    amount: f64,
+    /// the amount before binning, which income, costs and value scale with
+    raw: f64,
+    /// the county's price level, scaled by the tract's income
+    price: f64,
+}
+
+/// Decides the loan amount within the plan's amount class.
+fn amount(rng: &mut Rng, row: &RowCtx<'_>, product: &Product) -> LoanAmount {
+    let RowCtx {
+        is_max,
+        t,
+        class,
+        county,
+        tract_inc,
+        ..
+    } = *row;
+    let Product {
+        multifamily,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        manufactured,
+        occupancy,
+        ..
+    } = *product;
     let price =
         county.map(|c| c.price).unwrap_or(1.0) * (tract_inc / 100.0).sqrt().clamp(0.55, 1.5);
-    let (amount, raw) = match p.class {
+    let (amount, raw) = match class {
         Class::Small => {
             let a = rng.pick(&[(5_000.0, 0.22), (15_000.0, 0.36), (25_000.0, 0.42)]);
             (a, a - 5_000.0 + 10_000.0 * rng.f64())
@@ -340,12 +483,39 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             (bin_midpoint(raw), raw)
         }
     };
-    debug_assert_eq!(p.class == Class::In, in_range(amount));
+    debug_assert_eq!(class == Class::In, in_range(amount));
+    LoanAmount { amount, raw, price }
+}
 
-    // ---- action ----------------------------------------------------------------------------
-    let risky = p.class == Class::Small || subordinate || matches!(purpose, 2 | 4);
+/// What became of the application.
+#[derive(Clone, Copy)]
+struct Action {
+    /// action_taken: 1 originated, 3 denied, 6 purchased, ...
+    action: i64,
+    preapproval: i64,
+    originated: bool,
+}
+
+/// Decides the action taken (originated, denied, withdrawn, purchased, ...) and preapproval.
+fn action(rng: &mut Rng, row: &RowCtx<'_>, product: &Product) -> Action {
+    let RowCtx {
+        t,
+        class,
+        lender,
+        tract_inc,
+        ..
+    } = *row;
+    let Product {
+        multifamily,
+        purpose,
+        reverse,
+        subordinate,
+        manufactured,
+        ..
+    } = *product;
+    let risky = class == Class::Small || subordinate || matches!(purpose, 2 | 4);
     let purchased = !reverse
-        && rng.chance(lender.purchase_share * if p.class == Class::Small { 0.3 } else { 1.0 });
+        && rng.chance(lender.purchase_share * if class == Class::Small { 0.3 } else { 1.0 });
     let action: i64 = if purchased {
         6
     } else {
@@ -384,8 +554,43 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         _ => 2,
     };
     let originated = action == 1;
+    Action {
+        action,
+        preapproval,
+        originated,
+    }
+}
 
-    // ---- people ------------------------------------------------------------------------------
+/// The applicant and the co-applicant.
+struct People {
+    /// demographics not applicable: not a natural person, or a purchased loan without them
+    demo_na: bool,
+    app: Person,
+    co: Option<Person>,
+    app_sex: i64,
+    co_sex: i64,
+    app_age: &'static str,
+    co_age: &'static str,
+    app_62: &'static str,
+    co_62: &'static str,
+}
+
+/// Decides who applied: whether demographics apply, the co-applicant, ethnicity, race, sex and age.
+fn people(rng: &mut Rng, row: &RowCtx<'_>, product: &Product, action: &Action) -> People {
+    let RowCtx {
+        lender,
+        minority,
+        menominee,
+        ..
+    } = *row;
+    let Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        ..
+    } = *product;
+    let Action { action, .. } = *action;
     let natural = !(multifamily || (business && rng.chance(0.85)));
     let purchased_na = action == 6 && rng.chance(0.38);
     let demo_na = !natural || purchased_na;
@@ -478,8 +683,55 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     };
     let app_62 = above62(rng, app_age);
     let co_62 = above62(rng, co_age);
+    People {
+        demo_na,
+        app,
+        co,
+        app_sex,
+        co_sex,
+        app_age,
+        co_age,
+        app_62,
+        co_62,
+    }
+}
 
-    // ---- income / DTI / credit --------------------------------------------------------------------
+/// Income, debt-to-income ratio and credit score types.
+struct IncomeAndCredit {
+    /// thousands of dollars; None is NULL
+    income: Option<f64>,
+    dti: &'static str,
+    app_score: i64,
+    co_score: i64,
+}
+
+/// Decides the income (or NULL), the debt-to-income bracket and the credit score types.
+fn income_and_credit(
+    rng: &mut Rng,
+    row: &RowCtx<'_>,
+    product: &Product,
+    raw: f64,
+    action: &Action,
+    people: &People,
+) -> IncomeAndCredit {
+    let RowCtx {
+        t,
+        class,
+        lender,
+        ex,
+        ..
+    } = *row;
+    let Product {
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        ..
+    } = *product;
+    let Action { action, .. } = *action;
+    let demo_na = people.demo_na;
+    let co = &people.co;
     let streamline = !demo_na
         && matches!((t, purpose), (1, 31) | (2, 31))
         && rng.chance(if t == 1 { 0.55 } else { 0.65 });
@@ -494,7 +746,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else if rng.chance(0.0002) {
         Some(-(rng.range(1, 60) as f64))
     } else {
-        let base = if subordinate || open_end || p.class == Class::Small {
+        let base = if subordinate || open_end || class == Class::Small {
             95.0 * exp_det(0.5 * rng.normalish())
         } else {
             raw / 1000.0 * if purpose == 1 { 0.44 } else { 0.5 } * exp_det(0.42 * rng.normalish())
@@ -553,7 +805,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             (6, 0.03),
         ])
     };
-    let co_score: i64 = match &co {
+    let co_score: i64 = match co {
         None => 10,
         Some(_) if ex => 1111,
         Some(_) if app_score == 9 => 9,
@@ -565,8 +817,39 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             }
         }
     };
+    IncomeAndCredit {
+        income,
+        dti,
+        app_score,
+        co_score,
+    }
+}
 
-    // ---- terms ----------------------------------------------------------------------------
+/// Loan term and rate structure.
+#[derive(Clone, Copy)]
+struct Terms {
+    /// loan term in months; None for reverse mortgages
+    loan_term_n: Option<i64>,
+    /// above the 2021 conforming loan limit for one unit
+    jumbo: bool,
+    arm: bool,
+    /// intro_rate_period as written
+    intro: &'static str,
+}
+
+/// Decides the loan term, whether the rate is adjustable, and the intro rate period.
+fn terms(rng: &mut Rng, row: &RowCtx<'_>, product: &Product, raw: f64) -> Terms {
+    let RowCtx { t, ex, .. } = *row;
+    let Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        manufactured,
+        ..
+    } = *product;
     let loan_term_n: Option<i64> = if reverse {
         None
     } else if open_end {
@@ -629,8 +912,53 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else {
         "NA"
     };
+    Terms {
+        loan_term_n,
+        jumbo,
+        arm,
+        intro,
+    }
+}
 
-    // ---- rates ------------------------------------------------------------------------------
+/// The rate columns as written.
+struct Rates {
+    interest_rate: V<'static>,
+    rate_spread: V<'static>,
+    hoepa_status: i64,
+}
+
+/// Decides whether a rate is reported, the interest rate, the rate spread and the HOEPA status.
+fn rates(
+    rng: &mut Rng,
+    row: &RowCtx<'_>,
+    product: &Product,
+    action: &Action,
+    terms: &Terms,
+) -> Rates {
+    let RowCtx {
+        t,
+        class,
+        lender,
+        ex,
+        ..
+    } = *row;
+    let Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        manufactured,
+        occupancy,
+        ..
+    } = *product;
+    let Action {
+        action, originated, ..
+    } = *action;
+    let Terms {
+        loan_term_n, arm, ..
+    } = *terms;
     let has_rate = !reverse
         && match action {
             1 => rng.chance(0.995),
@@ -681,13 +1009,13 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             } + if purpose == 32 { 0.2 } else { 0.0 }
         };
         base += lender.rate_offset + 0.17 * rng.normalish();
-        if p.class == Class::Small && !open_end {
+        if class == Class::Small && !open_end {
             base += 1.0;
         }
         base = base.clamp(1.0, 12.5);
         Some(base)
     };
-    let rate_str: V<'a> = if ex {
+    let rate_str: V<'static> = if ex {
         V::S("Exempt")
     } else {
         match rate {
@@ -704,7 +1032,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             }
         }
     };
-    let spread: V<'a> = if ex {
+    let spread: V<'static> = if ex {
         V::S("Exempt")
     } else {
         match rate {
@@ -728,10 +1056,35 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else {
         3
     };
+    Rates {
+        interest_rate: rate_str,
+        rate_spread: spread,
+        hoepa_status: hoepa,
+    }
+}
 
-    // ---- costs (closed-end consumer loans, TRID) -------------------------------------------
+/// The closed-end consumer loan cost columns (TRID) as written.
+struct Costs {
+    total_loan_costs: V<'static>,
+    total_points_and_fees: V<'static>,
+    origination_charges: V<'static>,
+    discount_points: V<'static>,
+    lender_credits: V<'static>,
+}
+
+/// Decides the loan costs, points and fees, origination charges, discount points, lender credits.
+fn costs(rng: &mut Rng, row: &RowCtx<'_>, product: &Product, action: &Action, raw: f64) -> Costs {
+    let RowCtx { t, lender, ex, .. } = *row;
+    let Product {
+        multifamily,
+        business,
+        reverse,
+        open_end,
+        ..
+    } = *product;
+    let originated = action.originated;
     let trid = originated && !open_end && !reverse && !business && !multifamily;
-    let money = |rng: &mut Rng, x: f64| -> V<'a> {
+    let money = |rng: &mut Rng, x: f64| -> V<'static> {
         let cents = if rng.chance(0.35) {
             (x.round() as i64) * 100
         } else {
@@ -798,8 +1151,41 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else {
         (V::S("NA"), V::S("NA"), V::S("NA"), V::S("NA"), V::S("NA"))
     };
+    Costs {
+        total_loan_costs: tlc,
+        total_points_and_fees: tpf,
+        origination_charges: orig_ch,
+        discount_points: disc,
+        lender_credits: credits,
+    }
+}
 
-    // ---- property value / LTV -------------------------------------------------------------------
+/// The property value and combined loan-to-value ratio columns as written.
+struct PropertyValue {
+    property_value: V<'static>,
+    loan_to_value_ratio: V<'static>,
+}
+
+/// Decides the property value and the combined loan-to-value ratio (or NA).
+fn property_value(
+    rng: &mut Rng,
+    row: &RowCtx<'_>,
+    product: &Product,
+    action: &Action,
+    amount: &LoanAmount,
+) -> PropertyValue {
+    let RowCtx { t, ex, .. } = *row;
+    let Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        ..
+    } = *product;
+    let Action { action, .. } = *action;
+    let LoanAmount { raw, price, .. } = *amount;
     let value_na = reverse && rng.chance(0.2)
         || match action {
             4 | 5 => rng.chance(0.35),
@@ -807,7 +1193,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             6 => rng.chance(0.05),
             _ => rng.chance(0.01),
         };
-    let (prop_value, ltv_v): (V<'a>, V<'a>) = if ex {
+    let (prop_value, ltv_v): (V<'static>, V<'static>) = if ex {
         (V::S("Exempt"), V::S("Exempt"))
     } else if value_na {
         (V::S("NA"), V::S("NA"))
@@ -873,9 +1259,27 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         };
         (V::O(sint(bin_midpoint(value) as i64)), ltv_v)
     };
+    PropertyValue {
+        property_value: prop_value,
+        loan_to_value_ratio: ltv_v,
+    }
+}
 
-    // ---- sale -------------------------------------------------------------------------------
-    let purchaser: i64 = if !(originated || action == 6) {
+/// Decides who bought the loan: purchaser_type, 0 when it was not sold.
+fn purchaser_type(rng: &mut Rng, row: &RowCtx<'_>, product: &Product, action: &Action) -> i64 {
+    let RowCtx { t, lender, .. } = *row;
+    let Product {
+        multifamily,
+        business,
+        reverse,
+        subordinate,
+        open_end,
+        ..
+    } = *product;
+    let Action {
+        action, originated, ..
+    } = *action;
+    if !(originated || action == 6) {
         0
     } else if subordinate || open_end || reverse && t == 0 {
         rng.pick(&[(0, 0.92), (6, 0.03), (71, 0.02), (9, 0.03)])
@@ -913,9 +1317,36 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             (9, 0.035),
             (4, 0.001),
         ])
-    };
+    }
+}
 
-    // ---- channel / AUS / denial -------------------------------------------------------------------
+/// The submission channel, automated underwriting system and denial reason columns.
+struct ChannelAusDenial {
+    submission: i64,
+    payable: i64,
+    /// aus_1 to aus_5
+    aus: [V<'static>; 5],
+    /// denial_reason_1 to denial_reason_4
+    denial_reasons: [V<'static>; 4],
+}
+
+/// Decides how the application came in, which underwriting systems ran, and why it was denied.
+fn channel_aus_denial(
+    rng: &mut Rng,
+    row: &RowCtx<'_>,
+    product: &Product,
+    action: &Action,
+) -> ChannelAusDenial {
+    let RowCtx { t, lender, ex, .. } = *row;
+    let Product {
+        multifamily,
+        business,
+        reverse,
+        subordinate,
+        open_end,
+        ..
+    } = *product;
+    let Action { action, .. } = *action;
     let broker = rng.chance(lender.broker_share);
     let (submission, payable) = if ex {
         (1111, 1111)
@@ -957,7 +1388,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             }
         }
     };
-    let aus_more = |rng: &mut Rng, p: f64, prev: i64| -> V<'a> {
+    let aus_more = |rng: &mut Rng, p: f64, prev: i64| -> V<'static> {
         if matches!(prev, 1..=5 | 7) && rng.chance(p) {
             V::I(rng.pick(&[(1, 0.35), (2, 0.35), (3, 0.1), (4, 0.05), (5, 0.15)]))
         } else {
@@ -996,7 +1427,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         (V::I(1111), V::Null, V::Null, V::Null)
     } else if denied {
         let a = rng.pick(&reasons);
-        let more = |rng: &mut Rng, p: f64, not: &[i64]| -> V<'a> {
+        let more = |rng: &mut Rng, p: f64, not: &[i64]| -> V<'static> {
             if rng.chance(p) {
                 loop {
                     let x = rng.pick(&reasons);
@@ -1025,9 +1456,33 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     } else {
         (V::I(10), V::Null, V::Null, V::Null)
     };
+    ChannelAusDenial {
+        submission,
+        payable,
+        aus: [V::I(aus1), aus2, aus3, aus4, aus5],
+        denial_reasons: [d1, d2, d3, d4],
+    }
+}
 
-    // ---- derived categories ---------------------------------------------------------------------
-    let product = format_product(t, subordinate);
+/// The derived category columns as written.
+#[derive(Clone, Copy)]
+struct DerivedCategories {
+    loan_product_type: &'static str,
+    dwelling_category: &'static str,
+    conforming_loan_limit: &'static str,
+}
+
+/// Derives the loan product type, dwelling category and conforming loan limit (no random draws).
+fn derived_categories(row: &RowCtx<'_>, product: &Product, raw: f64) -> DerivedCategories {
+    let RowCtx { t, county, .. } = *row;
+    let Product {
+        multifamily,
+        reverse,
+        subordinate,
+        manufactured,
+        n_units,
+        ..
+    } = *product;
     let dwelling: &'static str = match (multifamily, manufactured) {
         (false, false) => "Single Family (1-4 Units):Site-Built",
         (false, true) => "Single Family (1-4 Units):Manufactured",
@@ -1047,22 +1502,95 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
         };
         if raw <= limit { "C" } else { "NC" }
     };
+    DerivedCategories {
+        loan_product_type: format_product(t, subordinate),
+        dwelling_category: dwelling,
+        conforming_loan_limit: cll,
+    }
+}
 
-    // ---- write ---------------------------------------------------------------------------------
+/// Everything decided for one row, section by section, for `write_row`.
+struct RowDecisions<'a> {
+    row: RowCtx<'a>,
+    product: Product,
+    amount: LoanAmount,
+    action: Action,
+    people: People,
+    income_and_credit: IncomeAndCredit,
+    terms: Terms,
+    rates: Rates,
+    costs: Costs,
+    property_value: PropertyValue,
+    purchaser_type: i64,
+    channel_aus_denial: ChannelAusDenial,
+    derived: DerivedCategories,
+}
+
+/// Fills `r` from the decisions, drawing the last few columns that nothing else depends on.
+fn write_row<'a>(rng: &mut Rng, decided: &RowDecisions<'a>, r: &mut [V<'a>; 99]) {
+    let RowCtx {
+        t,
+        county,
+        tract,
+        lender,
+        ex,
+        ..
+    } = decided.row;
+    let Product {
+        multifamily,
+        business,
+        purpose,
+        reverse,
+        subordinate,
+        open_end,
+        manufactured,
+        units,
+        occupancy,
+        ..
+    } = decided.product;
+    let Action {
+        action,
+        preapproval,
+        ..
+    } = decided.action;
+    let People {
+        ref app,
+        ref co,
+        app_sex,
+        co_sex,
+        app_age,
+        co_age,
+        app_62,
+        co_62,
+        ..
+    } = decided.people;
+    let IncomeAndCredit {
+        income,
+        dti,
+        app_score,
+        co_score,
+    } = decided.income_and_credit;
+    let Terms {
+        loan_term_n,
+        jumbo,
+        arm,
+        intro,
+    } = decided.terms;
+    let channel = &decided.channel_aus_denial;
     r[c!("activity_year")] = V::I(2021);
     r[c!("lei")] = V::S(lender.lei.as_str());
     r[c!("derived_msa_md")] = V::I(county.map(|c| c.msa as i64).unwrap_or(99999));
     r[c!("state_code")] = V::S("WI");
     r[c!("county_code")] = county.map(|c| V::I(c.code)).unwrap_or(V::Null);
     r[c!("census_tract")] = tract.map(|t| V::S(t.code.as_str())).unwrap_or(V::Null);
-    r[c!("conforming_loan_limit")] = V::S(cll);
-    r[c!("derived_loan_product_type")] = V::S(product);
-    r[c!("derived_dwelling_category")] = V::S(dwelling);
-    r[c!("derived_ethnicity")] = V::S(derived_ethnicity(&app, co.as_ref()));
-    r[c!("derived_race")] = V::S(derived_race(&app, co.as_ref()));
+    r[c!("conforming_loan_limit")] = V::S(decided.derived.conforming_loan_limit);
+    r[c!("derived_loan_product_type")] = V::S(decided.derived.loan_product_type);
+    r[c!("derived_dwelling_category")] = V::S(decided.derived.dwelling_category);
+    r[c!("derived_ethnicity")] = V::S(derived_ethnicity(app, co.as_ref()));
+    r[c!("derived_race")] = V::S(derived_race(app, co.as_ref()));
     r[c!("derived_sex")] = V::S(derived_sex(app_sex, co_sex));
     r[c!("action_taken")] = V::I(action);
-    r[c!("purchaser_type")] = V::I(purchaser);
+    r[c!("purchaser_type")] = V::I(decided.purchaser_type);
     r[c!("preapproval")] = V::I(preapproval);
     r[c!("loan_type_id")] = V::I(t as i64 + 1);
     r[c!("loan_purpose")] = V::I(purpose);
@@ -1079,16 +1607,16 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     r[c!("reverse_mortgage")] = flag(reverse);
     r[c!("open_end_line_of_credit")] = flag(open_end);
     r[c!("business_or_commercial_purpose")] = flag(business);
-    r[c!("loan_amount")] = V::F(amount);
-    r[c!("loan_to_value_ratio")] = ltv_v;
-    r[c!("interest_rate")] = rate_str;
-    r[c!("rate_spread")] = spread;
-    r[c!("hoepa_status")] = V::I(hoepa);
-    r[c!("total_loan_costs")] = tlc;
-    r[c!("total_points_and_fees")] = tpf;
-    r[c!("origination_charges")] = orig_ch;
-    r[c!("discount_points")] = disc;
-    r[c!("lender_credits")] = credits;
+    r[c!("loan_amount")] = V::F(decided.amount.amount);
+    r[c!("loan_to_value_ratio")] = decided.property_value.loan_to_value_ratio;
+    r[c!("interest_rate")] = decided.rates.interest_rate;
+    r[c!("rate_spread")] = decided.rates.rate_spread;
+    r[c!("hoepa_status")] = V::I(decided.rates.hoepa_status);
+    r[c!("total_loan_costs")] = decided.costs.total_loan_costs;
+    r[c!("total_points_and_fees")] = decided.costs.total_points_and_fees;
+    r[c!("origination_charges")] = decided.costs.origination_charges;
+    r[c!("discount_points")] = decided.costs.discount_points;
+    r[c!("lender_credits")] = decided.costs.lender_credits;
     r[c!("loan_term")] = if ex {
         V::S("Exempt")
     } else {
@@ -1112,7 +1640,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     r[c!("interest_only_payment")] = flag(io);
     r[c!("balloon_payment")] = flag(balloon);
     r[c!("other_nonamortizing_features")] = flag(rng.chance(0.001));
-    r[c!("property_value")] = prop_value;
+    r[c!("property_value")] = decided.property_value.property_value;
     r[c!("construction_method")] = V::I(if manufactured { 2 } else { 1 });
     r[c!("occupancy_type")] = V::I(occupancy);
     r[c!("manufactured_home_secured_property_type")] = V::I(if ex {
@@ -1177,7 +1705,7 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     for i in 0..5 {
         r[eth_cols[i]] = app.eth[i];
         r[race_cols[i]] = app.race[i];
-        match &co {
+        match co {
             Some(c) => {
                 r[co_eth_cols[i]] = c.eth[i];
                 r[co_race_cols[i]] = c.race[i];
@@ -1200,17 +1728,17 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
     r[c!("co_applicant_age")] = V::S(co_age);
     r[c!("applicant_age_above_62")] = V::S(app_62);
     r[c!("co_applicant_age_above_62")] = V::S(co_62);
-    r[c!("submission_of_application")] = V::I(submission);
-    r[c!("initially_payable_to_institution")] = V::I(payable);
-    r[c!("aus_1")] = V::I(aus1);
-    r[c!("aus_2")] = aus2;
-    r[c!("aus_3")] = aus3;
-    r[c!("aus_4")] = aus4;
-    r[c!("aus_5")] = aus5;
-    r[c!("denial_reason_1")] = d1;
-    r[c!("denial_reason_2")] = d2;
-    r[c!("denial_reason_3")] = d3;
-    r[c!("denial_reason_4")] = d4;
+    r[c!("submission_of_application")] = V::I(channel.submission);
+    r[c!("initially_payable_to_institution")] = V::I(channel.payable);
+    r[c!("aus_1")] = channel.aus[0];
+    r[c!("aus_2")] = channel.aus[1];
+    r[c!("aus_3")] = channel.aus[2];
+    r[c!("aus_4")] = channel.aus[3];
+    r[c!("aus_5")] = channel.aus[4];
+    r[c!("denial_reason_1")] = channel.denial_reasons[0];
+    r[c!("denial_reason_2")] = channel.denial_reasons[1];
+    r[c!("denial_reason_3")] = channel.denial_reasons[2];
+    r[c!("denial_reason_4")] = channel.denial_reasons[3];
     match (county, tract) {
         (Some(c), Some(tr)) => {
             r[c!("tract_population")] = V::I(tr.population);
@@ -1231,7 +1759,6 @@ fn synth_row<'a>(rng: &mut Rng, ctx: &Ctx<'a>, p: PlanRow, r: &mut [V<'a>; 99]) 
             r[c!("tract_median_age_of_housing_units")] = V::I(0);
         }
     }
-    (amount, income.is_none())
 }
 
 fn format_product(t: usize, subordinate: bool) -> &'static str {
