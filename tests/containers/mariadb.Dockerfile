@@ -17,7 +17,7 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d \
  && apt-get install -y --no-install-recommends mariadb-server mariadb-client \
  && rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d
 
-COPY dev/mysql.sh /opt/lender/dev/mysql.sh
+COPY dev/mysql.sh dev/lib.sh /opt/lender/dev/
 # `dump` is the named build context given with --build-context, not a stage of this file
 # hadolint ignore=DL3022
 COPY --from=dump hdma-wi-2021.sql.gz /docker-entrypoint-initdb.d/hdma-wi-2021.sql.gz
