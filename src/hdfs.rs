@@ -293,10 +293,12 @@ fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
         other => return Error::parquet(context(), other),
     };
     let inner = match inner.downcast::<std::io::Error>() {
-        Ok(io) => match io.into_inner() {
+        // Only an I/O error that carries one of ours is unwrapped; any other keeps its text.
+        Ok(io) if io.get_ref().is_some_and(|e| e.is::<Error>()) => match io.into_inner() {
             Some(wrapped) => wrapped,
-            None => return Error::Unavailable(format!("{}: I/O error", context())),
+            None => return Error::Unavailable(context()),
         },
+        Ok(io) => return Error::Unavailable(format!("{}: {io}", context())),
         Err(other) => other,
     };
     match inner.downcast::<Error>() {
