@@ -158,30 +158,36 @@ impl Hdfs {
 }
 
 /// Encodes `groups` as Parquet into `sink` (`what` names it in errors) and closes it.
-/// Each item becomes exactly one row group, so the caller decides the layout.
+/// Each item becomes exactly one row group, so the caller decides the layout; a group's
+/// batches are taken one at a time, so a group is never whole in memory.
 ///
-/// A group's columns are encoded on several threads (column `i` on thread `i % threads`):
-/// encoding is the export's largest CPU cost, and once MySQL has sent its last row the
-/// groups still waiting to be written are the only work left for every core. Blocking:
-/// run it off the async runtime.
-pub fn write_parquet<W: std::io::Write + Send>(
+/// A group's columns are encoded on several threads (column `i` on thread `i % threads`)
+/// while this thread fetches the next batch: encoding is the export's largest CPU cost,
+/// and once MySQL has sent its last row the groups still waiting to be written are the
+/// only work left for every core. Blocking: run it off the async runtime.
+pub fn write_parquet<W, G>(
     sink: W,
     what: &str,
     schema: SchemaRef,
     props: WriterProperties,
-    groups: impl Iterator<Item = Result<Vec<RecordBatch>>>,
-) -> Result<Written> {
+    groups: impl Iterator<Item = Result<G>>,
+) -> Result<Written>
+where
+    W: std::io::Write + Send,
+    G: IntoIterator<Item = Result<RecordBatch>>,
+{
     let parquet_err = |e| unwrap_external(e, || format!("writing {what}"));
     let (mut file, factory) = ArrowWriter::try_new(sink, schema.clone(), Some(props))
         .and_then(ArrowWriter::into_serialized_writer)
         .map_err(|e| Error::parquet(format!("starting {what}"), e))?;
     let threads = encode_threads();
+    let leaves = leaf_counts(&schema)?;
     let mut rows = 0u64;
     for (index, group) in groups.enumerate() {
-        let group = group?;
-        rows += group.iter().map(|b| b.num_rows() as u64).sum::<u64>();
         let writers = factory.create_column_writers(index).map_err(parquet_err)?;
-        let chunks = encode_columns(&schema, writers, &group, threads, what)?;
+        let (chunks, group_rows) =
+            encode_columns(&schema, &leaves, writers, group?.into_iter(), threads, what)?;
+        rows += group_rows;
         let mut row_group = file.next_row_group().map_err(parquet_err)?;
         for chunk in chunks {
             chunk
@@ -207,56 +213,84 @@ type FieldWriters = (usize, Vec<ArrowColumnWriter>);
 /// One field's encoded leaf columns.
 type FieldChunks = (usize, Vec<ArrowColumnChunk>);
 
-/// Encodes `group` into column chunks, in the schema's leaf order, on `threads` threads.
+/// Encodes one row group's `batches` into column chunks, in the schema's leaf order, on
+/// `threads` threads; returns them with the group's row count. Each thread gets every batch
+/// (a cheap shared copy) through a one-slot channel: one batch is encoded while the next
+/// is fetched, and no more than that waits.
 fn encode_columns(
     schema: &SchemaRef,
+    leaves: &[usize],
     writers: Vec<ArrowColumnWriter>,
-    group: &[RecordBatch],
+    batches: impl Iterator<Item = Result<RecordBatch>>,
     threads: usize,
     what: &str,
-) -> Result<Vec<ArrowColumnChunk>> {
+) -> Result<(Vec<ArrowColumnChunk>, u64)> {
     let mut shares: Vec<Vec<FieldWriters>> = (0..threads).map(|_| Vec::new()).collect();
     let mut writers = writers.into_iter();
-    for (index, field) in schema.fields().iter().enumerate() {
-        let leaves = leaf_count(field)?;
-        shares[index % threads].push((index, writers.by_ref().take(leaves).collect()));
+    for (index, leaves) in leaves.iter().enumerate() {
+        shares[index % threads].push((index, writers.by_ref().take(*leaves).collect()));
     }
-    let encoded: Vec<Result<Vec<FieldChunks>>> = std::thread::scope(|scope| {
-        let mut shares = shares.into_iter();
-        let own = shares.next().unwrap_or_default();
-        let helpers: Vec<_> = shares
-            .map(|share| scope.spawn(|| encode_fields(schema, share, group, what)))
-            .collect();
-        let mut encoded = vec![encode_fields(schema, own, group, what)];
-        for helper in helpers {
-            encoded.push(helper.join().unwrap_or_else(|_| {
-                Err(Error::Unavailable(format!(
-                    "encoding {what}: an encoding thread panicked"
-                )))
-            }));
+    let (fed, encoded) = std::thread::scope(|scope| {
+        let mut feeds = Vec::new();
+        let mut encoders = Vec::new();
+        for share in shares {
+            let (feed, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+            feeds.push(feed);
+            encoders.push(scope.spawn(move || encode_fields(schema, share, batches, what)));
         }
-        encoded
+        let fed = feed_batches(batches, &feeds);
+        drop(feeds); // the encoders see the end of the group
+        let encoded: Vec<Result<Vec<FieldChunks>>> = encoders
+            .into_iter()
+            .map(|encoder| {
+                encoder.join().unwrap_or_else(|_| {
+                    Err(Error::Unavailable(format!(
+                        "encoding {what}: an encoding thread panicked"
+                    )))
+                })
+            })
+            .collect();
+        (fed, encoded)
     });
     let mut by_field = Vec::new();
     for share in encoded {
         by_field.extend(share?);
     }
+    let rows = fed?;
     by_field.sort_by_key(|(index, _)| *index);
-    Ok(by_field
+    let chunks = by_field
         .into_iter()
         .flat_map(|(_, chunks)| chunks)
-        .collect())
+        .collect();
+    Ok((chunks, rows))
 }
 
-/// Encodes every batch's columns of `share`, then closes their writers.
+/// Sends every batch to every encoder; the rows sent, or the batch source's error. Stops
+/// early when an encoder gave up (its own error is the one reported).
+fn feed_batches(
+    batches: impl Iterator<Item = Result<RecordBatch>>,
+    feeds: &[std::sync::mpsc::SyncSender<RecordBatch>],
+) -> Result<u64> {
+    let mut rows = 0u64;
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        if !feeds.iter().all(|feed| feed.send(batch.clone()).is_ok()) {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// Encodes every batch received into `share`'s column writers, then closes them.
 fn encode_fields(
     schema: &SchemaRef,
     mut share: Vec<FieldWriters>,
-    group: &[RecordBatch],
+    batches: std::sync::mpsc::Receiver<RecordBatch>,
     what: &str,
 ) -> Result<Vec<FieldChunks>> {
     let err = |e| unwrap_external(e, || format!("encoding {what}"));
-    for batch in group {
+    for batch in batches {
         for (index, writers) in share.iter_mut() {
             let leaves = compute_leaves(schema.field(*index), batch.column(*index)).map_err(err)?;
             for (leaf, writer) in leaves.iter().zip(writers.iter_mut()) {
@@ -275,6 +309,11 @@ fn encode_fields(
             Ok((index, chunks))
         })
         .collect()
+}
+
+/// How many Parquet leaf columns each field of `schema` becomes.
+fn leaf_counts(schema: &SchemaRef) -> Result<Vec<usize>> {
+    schema.fields().iter().map(|f| leaf_count(f)).collect()
 }
 
 /// How many Parquet leaf columns an Arrow field becomes.
@@ -555,7 +594,11 @@ mod tests {
                     .unwrap();
             for (index, group) in groups.iter().enumerate() {
                 let writers = factory.create_column_writers(index).unwrap();
-                let chunks = encode_columns(&schema, writers, group, threads, "a test").unwrap();
+                let batches = group.iter().cloned().map(Ok);
+                let leaves = leaf_counts(&schema).unwrap();
+                let (chunks, rows) =
+                    encode_columns(&schema, &leaves, writers, batches, threads, "a test").unwrap();
+                assert_eq!(rows, group.iter().map(|b| b.num_rows() as u64).sum::<u64>());
                 let mut row_group = writer.next_row_group().unwrap();
                 for chunk in chunks {
                     chunk.append_to_row_group(&mut row_group).unwrap();
@@ -579,13 +622,11 @@ mod tests {
     fn write_parquet_cuts_one_row_group_per_item_and_counts_rows() {
         let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
         let group = |n: i64| {
-            Ok(vec![
-                RecordBatch::try_new(
-                    schema.clone(),
-                    vec![Arc::new(Int64Array::from_iter_values(0..n))],
-                )
-                .unwrap(),
-            ])
+            Ok(vec![Ok(RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from_iter_values(0..n))],
+            )
+            .unwrap())])
         };
         let mut file = Vec::new();
         let written = write_parquet(

@@ -38,8 +38,19 @@ pub struct ClusterRules {
     pub budget_bytes: usize,
 }
 
-/// The rows of one row group, in order.
-pub type RowGroup = Vec<RecordBatch>;
+/// The rows of one row group, handed to the encoder one batch at a time: spilled rows are
+/// read from their file as the encoder gets to them, so a group is never whole in memory
+/// (a 32k-row group is about 20 MB of Arrow; the encoder needs one batch at a time).
+pub struct RowGroup {
+    counties: Vec<Pending>,
+}
+
+impl RowGroup {
+    /// The group's rows in order: county after county, each county's spilled rows first.
+    pub fn into_batches(self) -> impl Iterator<Item = Result<RecordBatch>> + Send {
+        self.counties.into_iter().flat_map(Pending::into_batches)
+    }
+}
 
 /// One county's waiting rows: the older ones spilled to disk, the newer ones in memory.
 #[derive(Default)]
@@ -53,14 +64,14 @@ struct Pending {
 }
 
 impl Pending {
-    /// The rows in arrival order: spilled ones first.
-    fn into_rows(self) -> Result<RowGroup> {
-        let mut rows = match self.spilled {
-            Some(file) => file.read_back()?,
-            None => Vec::new(),
-        };
-        rows.extend(self.batches);
-        Ok(rows)
+    /// The rows in arrival order: spilled ones first, read lazily.
+    fn into_batches(self) -> Box<dyn Iterator<Item = Result<RecordBatch>> + Send> {
+        let in_memory = self.batches.into_iter().map(Ok);
+        match self.spilled.map(SpillFile::read_back) {
+            None => Box::new(in_memory),
+            Some(Ok(spilled)) => Box::new(spilled.chain(in_memory)),
+            Some(Err(e)) => Box::new(std::iter::once(Err(e))),
+        }
     }
 }
 
@@ -126,7 +137,7 @@ impl CountyClusterer {
             pending.batches.push(part);
             self.memory_bytes += bytes;
             if pending.rows >= self.rules.group_rows {
-                ready.push(self.take_county(&key)?);
+                ready.push(self.take_county(&key));
             }
         }
         if self.memory_bytes > self.rules.budget_bytes {
@@ -142,7 +153,7 @@ impl CountyClusterer {
 
     /// The rest, in county order, one group at a time (spilled rows are read back only
     /// when their group is next); neighbouring small counties share a row group.
-    pub fn finish(mut self) -> impl Iterator<Item = Result<RowGroup>> {
+    pub fn finish(mut self) -> impl Iterator<Item = RowGroup> {
         let mut plan: Vec<Vec<Pending>> = Vec::new();
         let mut mixed: Vec<Pending> = Vec::new();
         let mut mixed_rows = 0;
@@ -157,13 +168,7 @@ impl CountyClusterer {
         if !mixed.is_empty() {
             plan.push(mixed);
         }
-        plan.into_iter().map(|counties| {
-            let mut group = Vec::new();
-            for county in counties {
-                group.extend(county.into_rows()?);
-            }
-            Ok(group)
-        })
+        plan.into_iter().map(|counties| RowGroup { counties })
     }
 
     /// Row indices of `batch` per county, in row order within each county.
@@ -226,10 +231,12 @@ impl CountyClusterer {
         Ok(())
     }
 
-    fn take_county(&mut self, key: &OwnedRow) -> Result<RowGroup> {
+    fn take_county(&mut self, key: &OwnedRow) -> RowGroup {
         let pending = self.pending.remove(key).unwrap_or_default();
         self.memory_bytes -= pending.bytes;
-        pending.into_rows()
+        RowGroup {
+            counties: vec![pending],
+        }
     }
 }
 
@@ -292,7 +299,14 @@ mod tests {
             .collect()
     }
 
-    fn counties_of(group: &RowGroup) -> Vec<Option<i32>> {
+    /// A group's rows, read (the way the encoder reads them).
+    type Rows = Vec<RecordBatch>;
+
+    fn read(group: RowGroup) -> Rows {
+        group.into_batches().collect::<Result<_>>().unwrap()
+    }
+
+    fn counties_of(group: &Rows) -> Vec<Option<i32>> {
         let mut out: Vec<Option<i32>> = group
             .iter()
             .flat_map(|b| {
@@ -338,7 +352,7 @@ mod tests {
     }
 
     struct Clustered {
-        groups: Vec<RowGroup>,
+        groups: Vec<Rows>,
         peak_memory: usize,
         spill_files: u64,
         files_left: usize,
@@ -351,13 +365,11 @@ mod tests {
         let mut groups = Vec::new();
         let mut peak_memory = 0;
         for batch in input {
-            groups.extend(clusterer.push(batch).unwrap());
+            groups.extend(clusterer.push(batch).unwrap().into_iter().map(read));
             peak_memory = peak_memory.max(clusterer.memory_bytes());
         }
         let spill_files = clusterer.spill_files();
-        for group in clusterer.finish() {
-            groups.push(group.unwrap());
-        }
+        groups.extend(clusterer.finish().map(read));
         Clustered {
             groups,
             peak_memory,
@@ -366,12 +378,12 @@ mod tests {
         }
     }
 
-    fn cluster(input: &[RecordBatch]) -> (Vec<RowGroup>, usize) {
+    fn cluster(input: &[RecordBatch]) -> (Vec<Rows>, usize) {
         let clustered = cluster_with(input, RULES);
         (clustered.groups, clustered.peak_memory)
     }
 
-    fn rows_of(group: &RowGroup) -> usize {
+    fn rows_of(group: &Rows) -> usize {
         group.iter().map(|b| b.num_rows()).sum()
     }
 

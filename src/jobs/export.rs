@@ -151,8 +151,8 @@ impl Jobs {
             let what = format!("the export spool for {EXPORT_PATH}");
             let written = tokio::task::spawn_blocking(move || {
                 let mut sink = sink;
-                let written =
-                    write_parquet(&mut sink, &what, schema, export_props(), groups.into_iter())?;
+                let groups = groups.into_iter().map(|g| g.map(RowGroup::into_batches));
+                let written = write_parquet(&mut sink, &what, schema, export_props(), groups)?;
                 sink.complete();
                 Ok(written)
             })
@@ -234,10 +234,10 @@ impl Jobs {
     }
 }
 
-/// The clustering stage on a thread of its own (it writes and reads spill files): takes
-/// MySQL's batches in table order, hands the encoder county-clustered row groups. The hand
-/// over is a rendezvous: a group is built while the encoder works on the one before and
-/// waits for the encoder to take it, so at most two groups are in memory.
+/// The clustering stage on a thread of its own (it writes spill files): takes MySQL's
+/// batches in table order, hands the encoder county-clustered row groups. The hand-over is
+/// a rendezvous: the next group waits here while the encoder reads the one before, batch
+/// by batch, so no more than one group's in-memory rows are out of the clusterer's budget.
 fn cluster_stage(
     schema: &SchemaRef,
     mut batches: mpsc::Receiver<Result<RecordBatch>>,
@@ -276,8 +276,7 @@ fn cluster_stage(
             "export read every row from MySQL"
         );
         for group in clusterer.finish() {
-            let failed = group.is_err();
-            if !send(group) || failed {
+            if !send(Ok(group)) {
                 return;
             }
         }

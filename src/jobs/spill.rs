@@ -57,8 +57,9 @@ impl SpillFile {
             .map_err(|e| Error::arrow(format!("writing the spill file {}", self.path.display()), e))
     }
 
-    /// Every batch appended, in order; the file is removed.
-    pub fn read_back(mut self) -> Result<Vec<RecordBatch>> {
+    /// Reads back every batch appended, in order, one at a time. The file's name is removed
+    /// now; the open reader keeps its data until the last batch is read.
+    pub fn read_back(mut self) -> Result<SpillReader> {
         let context = |what: &str| format!("{what} the spill file {}", self.path.display());
         self.writer
             .finish()
@@ -68,9 +69,30 @@ impl SpillFile {
             .flush()
             .map_err(|e| spill_error("flushing", &self.path, e))?;
         let file = File::open(&self.path).map_err(|e| spill_error("opening", &self.path, e))?;
-        StreamReader::try_new(BufReader::new(file), None)
-            .and_then(|reader| reader.collect())
-            .map_err(|e| Error::arrow(context("reading back"), e))
+        let batches = StreamReader::try_new(BufReader::new(file), None)
+            .map_err(|e| Error::arrow(context("reading back"), e))?;
+        Ok(SpillReader {
+            path: self.path.clone(),
+            batches,
+        })
+    }
+}
+
+/// A spill file's batches, read back in order.
+pub struct SpillReader {
+    path: PathBuf,
+    batches: StreamReader<BufReader<File>>,
+}
+
+impl Iterator for SpillReader {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let path = &self.path;
+        let next = self.batches.next()?;
+        Some(next.map_err(|e| {
+            Error::arrow(format!("reading back the spill file {}", path.display()), e)
+        }))
     }
 }
 
