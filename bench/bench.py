@@ -37,7 +37,7 @@ def main(argv=None):
                     help="10: the 10x DbToHdfs part, merged into the latest full result")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"), help="directory for the JSON (and plots)")
     ap.add_argument("--label", default=None, help="label in the file name (default: full/quick/x10)")
-    ap.add_argument("--reps", type=int, default=3, help="repetitions for DbToHdfs, the peer and the floors")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions for DbToHdfs, the peer and the floors")
     ap.add_argument("--create-reps", type=int, default=3)
     ap.add_argument("--reuse-reps", type=int, default=20)
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per throughput level")

@@ -34,6 +34,8 @@ from report import BASELINE, fmt  # noqa: E402
 
 EXPORT = dev.EXPORT
 FLOOR_DIR = "/bench/floor"
+# floor (a): the MariaDB client streams the rows (--quick: row by row, nothing buffered)
+FLOOR_A_ARGS = ("--quick", "-B", "-e")
 PY_BASE = "/bench/python"
 PEER_PATH = "/bench/peer/hdma-wi-2021.parquet"
 FIXED_COUNTIES = [55001, 55003, 55027, 55059, 55133]
@@ -263,15 +265,17 @@ def lender_export(label, i, reps):
 
 
 def bench_export(reps, restart, label="lender", peer=True, rss_limit_mib=12 * 1024):
-    """DbToHdfs `reps` times, alternating with the ConnectorX peer (lender, peer, lender, peer,
-    ...) when peer is true. Returns (lender's figures, the peer's figures or None)."""
+    """DbToHdfs `reps` times in rounds with the ConnectorX peer and floor (a) (lender, peer,
+    floor, lender, peer, floor, ...) when peer is true, so each ratio pairs runs made seconds
+    apart: this machine's speed drifts by a third within minutes. Returns (lender's figures,
+    the peer's figures or None)."""
     if restart:
         log("restarting the server (clean VmHWM)")
         dev.serve("stop")
         dev.serve("start")
     pid = dev.server_pid()
     rss_before = dev.proc_mib(pid, "VmRSS")
-    times, statuses, peer_runs = [], [], []
+    times, statuses, peer_runs, floor_runs = [], [], [], []
     for i in range(reps):
         secs, status = lender_export(label, i, reps)
         times.append(secs)
@@ -282,6 +286,8 @@ def bench_export(reps, restart, label="lender", peer=True, rss_limit_mib=12 * 10
             log(f"peer (ConnectorX) export {i + 1}/{reps}: "
                 + (f"{r['seconds']:.2f} s (process {r['wall_seconds']:.2f} s), peak RSS {r['peak_rss_mib']:.0f} MiB"
                    if "error" not in r else f"failed: {r['error']}"))
+            floor_runs.append(timed(dev.mariadb_cmd(*FLOOR_A_ARGS, dev.export_query())))
+            log(f"floor (a) {i + 1}/{reps}: {floor_runs[-1]:.2f} s")
     rows = int(re.search(r"exported (\d+) rows", statuses[-1]).group(1))
     secs = median(times)
     status_bytes, status_blocks = status_figures(statuses[-1])
@@ -305,6 +311,11 @@ def bench_export(reps, restart, label="lender", peer=True, rss_limit_mib=12 * 10
     }
     if not peer:
         return ours, None
+    ours["floor_a_runs"], ours["floor_a_seconds"] = floor_runs, median(floor_runs)
+    # Paired ratios: each round's lender run against the floor and the peer of that round.
+    ours["vs_floor_a"] = median([t / f for t, f in zip(times, floor_runs, strict=True)])
+    peer_pairs = zip(times, peer_runs, strict=True)
+    ours["peer_over_ours"] = median([r["seconds"] / t for t, r in peer_pairs if "error" not in r])
     dev.delete(os.path.dirname(PEER_PATH))
     p = summarize_runs(peer_runs)
     p.update(tool="connectorx.read_sql(return_type='arrow') -> pyarrow.parquet.write_table (temp file) -> "
@@ -317,7 +328,7 @@ def bench_floors(reps, query):
     f = {}
     variants = [
         # floor (a): the client streams the rows (--quick: row by row, nothing buffered), unordered
-        ("mariadb_quick", "floor (a): mariadb --quick, the export query", ["--quick", "-B", "-e", query]),
+        ("mariadb_quick", "floor (a): mariadb --quick, the export query", [*FLOOR_A_ARGS, query]),
         ("mariadb_quick_ordered", "reference: floor (a) with ORDER BY county_code, lei",
          ["--quick", "-B", "-e", dev.export_query(ordered=True)]),
         ("mariadb_buffered", "reference: mariadb without --quick (buffers the result)", ["-B", "-e", query]),
@@ -630,11 +641,11 @@ def run_1x(args):
     floors = [f["mariadb_stream_seconds"], f["hdfs_put_seconds"]]
     f["max_seconds"], f["sum_seconds"] = max(floors), sum(floors)
     f["max_seconds_warm_put"] = max(f["mariadb_stream_seconds"], f["hdfs_put_warm_seconds"])
-    e["vs_floor_a"] = e["seconds"] / f["mariadb_quick_seconds"]
+    e.setdefault("vs_floor_a", e["seconds"] / f["mariadb_quick_seconds"])
     e["vs_max_floor"] = e["seconds"] / f["max_seconds"]
     e["vs_sum_floors"] = e["seconds"] / f["sum_seconds"]
     e["vs_max_floor_warm_put"] = e["seconds"] / f["max_seconds_warm_put"]
-    e["peer_over_ours"] = ratio(peer["seconds"], e["seconds"])
+    e.setdefault("peer_over_ours", ratio(peer["seconds"], e["seconds"]))
     e["peer_wall_over_ours"] = ratio(peer["wall_seconds_with_startup"], e["seconds"])
     e["peer_rss_over_ours"] = ratio(peer["peak_rss_mib"], e["server_peak_rss_mib"])
     e["python_over_ours"] = ratio(p["seconds"], e["seconds"])
@@ -711,7 +722,6 @@ def run_10x(args):
         out["load_seconds"] = time.perf_counter() - start
         out["export"], out["peer_export"] = bench_export(1, restart=True, label=f"lender {args.scale}x",
                                                          rss_limit_mib=args.python_rss_limit_mib)
-        out["export"]["peer_over_ours"] = ratio(out["peer_export"]["seconds"], out["export"]["seconds"])
         log(f"the Python way at {args.scale}x")
         p = python_export(args.python_rss_limit_mib)
         out["python_export"] = p

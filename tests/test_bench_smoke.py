@@ -34,8 +34,11 @@ def test_bench_quick_writes_well_formed_results(tmp_path):
     for key in ("nproc", "memory_gib", "cpu_model"):
         assert key in r["machine"]
     e = r["export"]
-    for key in ("seconds", "rows_per_s", "server_peak_rss_mib", "vs_max_floor", "vs_sum_floors"):
+    for key in ("seconds", "rows_per_s", "server_peak_rss_mib", "vs_max_floor", "vs_sum_floors",
+                "floor_a_seconds", "vs_floor_a"):
         assert _number(e[key]), (key, e[key])
+    # floor (a) ran in the same rounds as lender, and the ratio pairs them
+    assert len(e["floor_a_runs"]) == len(e["runs"])
     assert isinstance(e["rows"], int) and e["rows"] > 0
     for key in ("mariadb_stream_seconds", "hdfs_put_seconds", "hdfs_put_warm_seconds", "max_seconds", "sum_seconds"):
         assert _number(r["floors"][key]), key
