@@ -143,6 +143,14 @@ bench-export-faults: dev-up dev-serve
     PYTHONPATH=.local/py python3 -m pytest -q -s tests/test_export_faults.py | tee .local/export-faults.log
     sed -n '/^DbToHdfs with a DataNode failing/,/^$/p' .local/export-faults.log > bench/results/export-faults.txt
 
+# Two builds' DbToHdfs in alternating rounds (wall, server CPU, peak RSS): just bench-ab-export /tmp/lender-A target/release/lender
+bench-ab-export bin_a bin_b rounds="3": dev-up
+    bash bench/ab_export.sh {{bin_a}} {{bin_b}} {{rounds}}
+
+# Two builds' CalcAvgLoan create, each from its own export, in alternating rounds; BENCHMARKS.md shows a run made the day of the full benchmark
+bench-ab-create bin_a bin_b label_a="A" label_b="B": dev-up
+    PYTHONPATH=.local/py python3 bench/ab_create.py {{bin_a}} {{bin_b}} --label-a "{{label_a}}" --label-b "{{label_b}}" --out bench/results/ab-create.json
+
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

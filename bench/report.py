@@ -9,6 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
 # The previous full result: the "CalcAvgLoan create not slower than before" target compares with it.
 BASELINE = ROOT / "bench" / "results" / "2026-11-29-full.json"
+# The same comparison made in one run (bench/ab_create.py: the ORDER BY build as A, this one as B);
+# it replaces the baseline comparison on the day it was made.
+AB_CREATE = ROOT / "bench" / "results" / "ab-create.json"
 
 # The targets (issues 6, 12 and 4). The export ones are ratios measured in one run.
 TARGETS = {
@@ -59,6 +62,14 @@ def baseline_of(r):
     return b
 
 
+def ab_create_of(r):
+    """The same-run create comparison, if it was made on the day of `r`."""
+    if not AB_CREATE.exists():
+        return None
+    ab = json.loads(AB_CREATE.read_text())
+    return ab if ab.get("date", "")[:10] == (r.get("date") or "")[:10] else None
+
+
 def evaluate(r):
     """Each target: measured value, target and met / missed (None: not measured in this result)."""
     t, e, c, p = TARGETS, r["export"], r["calc"], r["python_calc"]  # today's targets, also for old results
@@ -100,7 +111,15 @@ def evaluate(r):
         add("DbToHdfs time 10x / 1x", None, None, "10x run not done", f"≤ {t['export_time_10x_over_1x']}x")
     b = baseline_of(r)
     now = c["create"]["median_ms"]
-    if b:
+    ab = ab_create_of(r)
+    if ab:
+        before, after = ab["median_over_counties_ms"]["A"], ab["median_over_counties_ms"]["B"]
+        v = after / before
+        add("CalcAvgLoan create median not slower than before", v, v <= t["create_vs_before"],
+            f"{after:.1f} ms vs {before:.1f} ms with {ab['labels']['A']}, in one run "
+            f"({ab['rounds']} alternating rounds, {rel(AB_CREATE)}); this run's own create median {now:.1f} ms",
+            "≤ before")
+    elif b:
         v = now / b["create_median_ms"]
         add("CalcAvgLoan create median not slower than before", v, v <= t["create_vs_before"],
             f"{now:.1f} ms now vs {b['create_median_ms']:.1f} ms before ({b['file']}, {b.get('date')})",
@@ -265,6 +284,10 @@ def export_section(r):
         x, xp, xpeer = x10["export"], x10["python_export"], x10.get("peer_export")
         L.append(f"| lender at {x10['scale']}x | {x['seconds']:.2f} | {x['rows_per_s']:,.0f} | "
                  f"{x['server_peak_rss_mib']:.0f} |")
+        if x.get("floor_a_seconds"):
+            L.append(f"| floor (a) at {x10['scale']}x, in the same round (lender / floor = "
+                     f"{x['vs_floor_a']:.2f}) | {x['floor_a_seconds']:.2f} | "
+                     f"{x['rows'] / x['floor_a_seconds']:,.0f} | |")
         if xpeer:
             err = f" ({'; '.join(xpeer['errors'])})" if xpeer.get("errors") else ""
             L.append(f"| peer (ConnectorX) at {x10['scale']}x | {fmt(xpeer.get('seconds'))} | "
@@ -311,6 +334,29 @@ def export_section(r):
                  f"**{fmt(e.get('python_rss_over_ours'), '.1f')}x** its memory")
     L.append("Ratios: " + "; ".join(parts) + f". HDFS CLI JVM start-up alone (`hdfs dfs -test -d /`): "
              f"{f['hdfs_cli_jvm_only_seconds']:.2f} s.\n")
+    return L
+
+
+def ab_create_section(r):
+    """The same-run create comparison with an older build (bench/ab_create.py), if made that day."""
+    ab = ab_create_of(r)
+    if not ab:
+        return []
+    a, b = ab["labels"]["A"], ab["labels"]["B"]
+    L = [f"Create against the build before the export lost its ORDER BY, in one run (`bench/ab_create.py`, "
+         f"{ab['date']}): {ab['rounds']} rounds, each running A = {a} then B = {b} as the server on a fresh "
+         "store; each exports its own file (its own layout), then every county is created once. Medians "
+         "per county over the rounds, in ms:\n",
+         "| county | A create | B create | B / A |", "|---:|---:|---:|---:|"]
+    for cty in ab["counties"]:
+        va, vb = ab["create_median_ms"]["A"][str(cty)], ab["create_median_ms"]["B"][str(cty)]
+        L.append(f"| {cty} | {va:.0f} | {vb:.0f} | {vb / va:.2f} |")
+    mid, total = ab["median_over_counties_ms"], ab["sum_over_counties_ms"]
+    exports = {n: sorted(v)[len(v) // 2] for n, v in ab["export_seconds"].items()}
+    L.append(f"| **median** | **{mid['A']:.1f}** | **{mid['B']:.1f}** | **{mid['B'] / mid['A']:.2f}** |\n")
+    L.append(f"Sum over the counties: A {total['A']:.0f} ms, B {total['B']:.0f} ms; geometric mean of the "
+             f"per-county ratios {ab['geomean_ratio_b_over_a']:.2f}. The same rounds' DbToHdfs: A "
+             f"{exports['A']:.2f} s, B {exports['B']:.2f} s (medians).\n")
     return L
 
 
@@ -364,6 +410,7 @@ def markdown(r, files, json_path):
              f"time, create jobs): median {fmt(r['queue_overhead'].get('median_ms'), '.1f')} ms, "
              f"max {fmt(r['queue_overhead'].get('max_ms'), '.1f')} ms over {r['queue_overhead'].get('samples')} jobs. "
              f"Python worker peak RSS: {fmt(pc.get('worker_peak_rss_mib'), '.0f')} MiB.\n")
+    L += ab_create_section(r)
     if "recreate_first_after_kill" in c:
         firsts = [c["recreate"]["per_county_ms"][k] for k, v in c["recreate_first_after_kill"].items()
                   if v and k in c["recreate"]["per_county_ms"]]
