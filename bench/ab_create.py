@@ -36,14 +36,6 @@ from measure import FIXED_COUNTIES, calc, lender_export  # noqa: E402
 SCRATCH = ROOT / ".local" / "ab"
 
 
-def server_env():
-    """The usual server's environment (dev/serve.sh env), as a dict."""
-    out = subprocess.run(["bash", "dev/serve.sh", "env"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
-    pairs = (line.removeprefix("export ").split("=", 1) for line in out.splitlines() if "=" in line)
-    return {k: v.strip("'\"") for k, v in pairs}
-
-
 def start(binary, name, env):
     """`binary` as the server, with a fresh store and spool of its own; waits for its port."""
     state = SCRATCH / name
@@ -91,7 +83,7 @@ def main():
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON (BENCHMARKS.md shows them)")
     args = ap.parse_args()
     dev.serve("stop")
-    env = server_env()
+    env = dev.script_env("serve")
     counties = list(dict.fromkeys(FIXED_COUNTIES + dev.counties_by_rows(5)))
     per = {"A": {c: [] for c in counties}, "B": {c: [] for c in counties}}
     exports = {"A": [], "B": []}

@@ -70,7 +70,7 @@ impl SpillFile {
             .map_err(|e| spill_error("flushing", &self.path, e))?;
         let file = File::open(&self.path).map_err(|e| spill_error("opening", &self.path, e))?;
         let batches = StreamReader::try_new(BufReader::new(file), None)
-            .map_err(|e| Error::arrow(context("reading back"), e))?;
+            .map_err(|e| read_back_error(&self.path, e))?;
         Ok(SpillReader {
             path: self.path.clone(),
             batches,
@@ -88,11 +88,8 @@ impl Iterator for SpillReader {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let path = &self.path;
         let next = self.batches.next()?;
-        Some(next.map_err(|e| {
-            Error::arrow(format!("reading back the spill file {}", path.display()), e)
-        }))
+        Some(next.map_err(|e| read_back_error(&self.path, e)))
     }
 }
 
@@ -108,4 +105,8 @@ impl Drop for SpillFile {
 
 fn spill_error(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
     Error::Spool(format!("{what} the spill file {}: {e}", path.display()))
+}
+
+fn read_back_error(path: &std::path::Path, e: arrow::error::ArrowError) -> Error {
+    Error::arrow(format!("reading back the spill file {}", path.display()), e)
 }
