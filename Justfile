@@ -10,17 +10,20 @@ _default:
 
 # ---------------------------------------------------------------- local cluster
 
-# Install what is missing, start MariaDB + NameNode + 3 DataNodes, load the data, wait until healthy
-dev-up profile="fast":
+# Install what is missing, start MySQL + NameNode + 3 DataNodes, load the data, wait until healthy.
+# profile: fast | contract (our tuned HDFS config) | course (Hadoop's defaults, as the course runs them);
+# flavour: mariadb | mysql (Oracle MySQL from Debian sid; the server and tools follow LENDER_MYSQL_FLAVOUR)
+dev-up profile="fast" flavour="mariadb":
     bash dev/bootstrap.sh
-    bash dev/mysql.sh up
+    LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/mysql.sh up
     bash dev/cluster.sh up --profile {{profile}}
 
-# Stop the server, the HDFS cluster and MariaDB (keeps downloads and data)
+# Stop the server, the HDFS cluster and both MySQL flavours (keeps downloads and data)
 dev-down:
     -bash dev/serve.sh stop
     bash dev/cluster.sh down
-    bash dev/mysql.sh down
+    LENDER_MYSQL_FLAVOUR=mariadb bash dev/mysql.sh down
+    LENDER_MYSQL_FLAVOUR=mysql bash dev/mysql.sh down
 
 # Live DataNodes, row counts, server state
 dev-status:
@@ -40,7 +43,7 @@ dev-cut-dn n:
 dev-restore-dn n:
     bash dev/cluster.sh restore-dn {{n}}
 
-# Restart the NameNode with a timing profile: fast (dead after ~15 s) or contract (~90 s)
+# Restart the NameNode with a profile: fast (dead after ~15 s), contract (~90 s) or course (Hadoop's defaults; restarts the DataNodes too)
 dev-nn-profile profile:
     bash dev/cluster.sh restart-nn --profile {{profile}}
 
@@ -110,11 +113,27 @@ lint:
     shellcheck -x $(git ls-files '*.sh') .ci/run
     ruff check .
 
-# The full test suite: the lint gates, the real local cluster (starts what is not running), then the deployment in containers
-test: lint dev-up dev-serve
+# The full test suite (CI): the lint gates, the unit tests, the real local cluster in each set-up
+# of the README's test section (starts what is not running), then the deployment in containers
+test: lint
     cargo test --release --workspace --quiet
-    PYTHONPATH=.local/py python3 -m pytest -q tests --ignore=tests/test_containers.py
+    just test-tuned
+    just test-course mariadb
+    just test-course mysql
     just test-containers
+
+# Every local test on our tuned cluster (fast profile) with MariaDB
+test-tuned: (dev-up "fast" "mariadb")
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR=mariadb bash dev/serve.sh start
+    LENDER_MYSQL_FLAVOUR=mariadb PYTHONPATH=.local/py python3 -m pytest -q tests --ignore=tests/test_containers.py
+
+# The course's cluster (Hadoop's defaults and its -D flags) with MariaDB (the contract, the CLI,
+# the DataNode faults, the mid-export faults) or Oracle MySQL (the data, the contract, the flavour)
+test-course flavour="mariadb": (dev-up "course" flavour)
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH=.local/py python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py" } }}
 
 # The Docker deployment executed with podman: build the five images, run the six containers, the contract's sequence, a DataNode container killed (dev/containers.py, docs/docker.md)
 test-containers:

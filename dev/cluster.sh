@@ -3,17 +3,19 @@
 # and three DataNode JVMs, from jars resolved by Maven (docker/hadoop/pom.xml; p4-hdfs
 # built with HADOOP_SOURCE=maven resolves the same file) into .local/hadoop/lib
 # (git-ignored). Config: docker/hadoop/conf (the one copy, shared with the Docker
-# images); daemons: docker/hadoop/start-{namenode,datanode}.sh.
+# images), or docker/hadoop/conf-course (Hadoop's defaults) in the course profile;
+# daemons: docker/hadoop/start-{namenode,datanode}.sh.
 #
 # Network: each DataNode runs in its own network namespace lender-dnN, linked by
 # a veth pair to the bridge lender0 (10.213.0.1/24); DataNode N is 10.213.0.(10+N)
 # with standard ports (xfer 9866, http 9864, ipc 9867) and registers that IP as
 # its dfs.datanode.hostname, so clients see three distinct hosts. The NameNode
-# runs in the root namespace and listens on 0.0.0.0 (RPC 9000, HTTP 9870):
-# host clients use 127.0.0.1, the DataNodes use 10.213.0.1. Needs root.
+# runs in the root namespace; its RPC (9000) is on the bridge address 10.213.0.1,
+# which host clients use too (with Hadoop's defaults the NameNode binds only the
+# address of fs.defaultFS); HTTP 9870 on 0.0.0.0. Needs root.
 #
 # Usage: dev/cluster.sh <command>
-#   up [--profile fast|contract] [--fresh]
+#   up [--profile fast|contract|course] [--fresh]
 #                     fetch jars if missing, create namespaces, format (if needed)
 #                     and start NN + 3 DNs, wait for 3 live DNs and safemode off.
 #                     Keeps HDFS data across down/up; --fresh wipes it. A healthy
@@ -25,15 +27,20 @@
 #   cut-dn N          drop every packet in/out of DataNode N's namespace (nftables):
 #                     connections to it hang, its heartbeats stop; the JVM keeps running
 #   restore-dn N      undo kill-dn/cut-dn: reconnect (or restart) DN N, wait until live
-#   restart-nn [--profile fast|contract]
-#                     restart only the NameNode (data kept), wait for 3 live DNs
+#   restart-nn [--profile fast|contract|course]
+#                     restart only the NameNode (data kept), wait for 3 live DNs;
+#                     the DataNodes too when the config changes (course <-> tuned)
 #   hdfs dfs|dfsadmin|fsck|getconf|version ARGS...
 #                     the hdfs CLI (FsShell, DFSAdmin, DFSck, ...) against the local NN
 #   env               print export lines (LENDER_HDFS_URL, LENDER_WEBHDFS_URL, ...)
 #
-# Profiles (NameNode liveness timing, see docker/hadoop/start-namenode.sh):
-#   fast (default here): heartbeat 1 s, recheck 1 s, stale 3 s -> dead after ~12-17 s
-#   contract:            heartbeat 3 s, recheck 30 s, stale 10 s -> dead after ~90 s
+# Profiles (docs/hadoop-profiles.md lists every setting and its reason):
+#   fast (default here): our tuned config, heartbeat 1 s, recheck 1 s, stale 3 s -> dead after ~12-17 s
+#   contract:            our tuned config, heartbeat 3 s, recheck 30 s, stale 10 s -> dead after ~90 s
+#   course:              what the course runs: Hadoop 3.3.6's defaults (permissions on, WebHDFS
+#                        static user dr.who, 128 MiB blocks, ...) plus its two NameNode -D flags
+#                        (stale 10 s, recheck 30 s -> dead after ~90 s); only the registration
+#                        hostname check is off (namespace IPs have no reverse DNS)
 # Environment: LENDER_HDFS_TIMEOUT (seconds to wait in up/restart, default 180).
 set -euo pipefail
 
@@ -41,7 +48,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=dev/lib.sh
 . "$ROOT/dev/lib.sh"
 POM="$ROOT/docker/hadoop/pom.xml"
-CONF="$ROOT/docker/hadoop/conf"
+CONF="$ROOT/docker/hadoop/conf"            # tuned profiles; conf_dir() picks per profile
+CONF_COURSE="$ROOT/docker/hadoop/conf-course"
 START_NN="$ROOT/docker/hadoop/start-namenode.sh"
 START_DN="$ROOT/docker/hadoop/start-datanode.sh"
 LIB="$ROOT/.local/hadoop/lib"
@@ -56,7 +64,7 @@ BRIDGE_IP="$SUBNET_PREFIX.1"
 NN_RPC_PORT=9000
 NN_HTTP_PORT=9870
 DN_XFER_PORT=9866
-HDFS_URL="hdfs://127.0.0.1:$NN_RPC_PORT"
+HDFS_URL="hdfs://$BRIDGE_IP:$NN_RPC_PORT"
 WEBHDFS_URL="http://127.0.0.1:$NN_HTTP_PORT"
 TIMEOUT="${LENDER_HDFS_TIMEOUT:-180}"
 CUT_TABLE=lender_cut
@@ -245,11 +253,26 @@ check_ports_free() {
 
 current_profile() { cat "$RUN/profile" 2>/dev/null || echo fast; }
 
+check_profile() {
+  case "$1" in fast|contract|course) ;; *) die "profile must be fast, contract or course (got '$1')" ;; esac
+}
+
+# The config directory a profile runs with: course runs Hadoop's defaults, the others ours.
+conf_dir() { if [ "$1" = course ]; then echo "$CONF_COURSE"; else echo "$CONF"; fi; }
+
+# Profiles whose daemons read different config files cannot share a cluster: switching
+# between them restarts the DataNodes as well as the NameNode.
+same_conf() { [ "$(conf_dir "$1")" = "$(conf_dir "$2")" ]; }
+
+# The user our HDFS clients name (the server's LENDER_HDFS_USER): the one the daemons run as,
+# HDFS's superuser.
+hdfs_user() { id -un; }
+
 start_nn() {  # profile format(auto|force|never)
   local profile="$1" format="$2" p
   mkdir -p "$LOGS" "$PIDS"
   echo "==== $(date '+%F %T') start NameNode profile=$profile" >>"$LOGS/nn.log"
-  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$CONF" HDFS_NAME_DIR="$RUN/nn" HDFS_FORMAT="$format" \
+  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$(conf_dir "$profile")" HDFS_NAME_DIR="$RUN/nn" HDFS_FORMAT="$format" \
   HDFS_NN_HOST="$BRIDGE_IP" HDFS_NN_RPC_PORT=$NN_RPC_PORT HDFS_NN_HTTP_PORT=$NN_HTTP_PORT \
   HDFS_PROFILE="$profile" HDFS_HEAP="${LENDER_HDFS_NN_HEAP:-384m}" \
     setsid "$START_NN" </dev/null >>"$LOGS/nn.log" 2>&1 9>&- &
@@ -263,7 +286,7 @@ start_dn() {  # n profile
   local n="$1" profile="$2" p
   mkdir -p "$LOGS" "$PIDS" "$RUN/dn$n"
   echo "==== $(date '+%F %T') start DataNode $n profile=$profile" >>"$LOGS/dn$n.log"
-  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$CONF" HDFS_DATA_DIR="$RUN/dn$n" \
+  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$(conf_dir "$profile")" HDFS_DATA_DIR="$RUN/dn$n" \
   HDFS_NN_HOST="$BRIDGE_IP" HDFS_NN_RPC_PORT=$NN_RPC_PORT HDFS_DN_HOSTNAME="$(dn_ip "$n")" \
   HDFS_PROFILE="$profile" HDFS_HEAP="${LENDER_HDFS_DN_HEAP:-256m}" \
     setsid ip netns exec "$(dn_ns "$n")" "$START_DN" </dev/null >>"$LOGS/dn$n.log" 2>&1 9>&- &
@@ -414,14 +437,14 @@ cmd_up() {
       *) die "up: unknown argument $1" ;;
     esac
   done
-  case "$profile" in fast|contract) ;; *) die "profile must be fast or contract" ;; esac
+  check_profile "$profile"
   ensure_tools; pick_java
 
   if [ $fresh = 0 ] && jars_ok && healthy; then
     if [ "$(current_profile)" = "$profile" ]; then
       log "cluster already up and healthy"; summary; return 0
     fi
-    log "cluster up with profile $(current_profile): restarting the NameNode with $profile"
+    log "cluster up with profile $(current_profile): restarting it with $profile"
     cmd_restart_nn --profile "$profile"; summary; return 0
   fi
 
@@ -536,13 +559,21 @@ cmd_restart_nn() {
       *) die "restart-nn: unknown argument $1" ;;
     esac
   done
-  case "$profile" in fast|contract) ;; *) die "profile must be fast or contract" ;; esac
+  check_profile "$profile"
   ensure_tools; pick_java
   [ -f "$RUN/nn/current/VERSION" ] || die "no NameNode data in $RUN/nn: run dev/cluster.sh up first"
-  local t0=$SECONDS
+  local t0=$SECONDS n dns=0
+  same_conf "$(current_profile)" "$profile" || dns=1
+  if [ $dns = 1 ]; then
+    log "profile $profile reads other config files than $(current_profile): restarting the DataNodes too"
+    for n in $(seq 1 $NUM_DN); do stop_dn "$n"; done
+  fi
   stop_nn
   check_ports_free
   start_nn "$profile" never
+  if [ $dns = 1 ]; then
+    for n in $(seq 1 $NUM_DN); do cut_off "$n"; start_dn "$n" "$profile"; done
+  fi
   wait_nn_http
   wait_live "$NUM_DN"
   log "NameNode restarted with profile $profile in $((SECONDS - t0)) s"
@@ -560,7 +591,8 @@ cmd_hdfs() {
   esac
   pick_java
   jars_ok || fetch_jars
-  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$CONF" exec "$ROOT/docker/hadoop/hdfs-cli.sh" "$sub" "${gen[@]}" "$@"
+  HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$(conf_dir "$(current_profile)")" \
+    exec "$ROOT/docker/hadoop/hdfs-cli.sh" "$sub" "${gen[@]}" "$@"
 }
 
 cmd_env() {
@@ -572,8 +604,9 @@ cmd_env() {
   for n in $(seq 1 $NUM_DN); do echo "export LENDER_HDFS_DN${n}=$(dn_ip "$n")"; done
   echo "export LENDER_HDFS_DN_XFER_PORT=$DN_XFER_PORT"
   echo "export LENDER_HDFS_PROFILE=$(current_profile)"
+  echo "export LENDER_HDFS_USER=$(hdfs_user)"
   echo "export LENDER_HDFS_CLI=\"$ROOT/dev/cluster.sh hdfs\""
-  echo "export HADOOP_CONF_DIR=$CONF"
+  echo "export HADOOP_CONF_DIR=$(conf_dir "$(current_profile)")"
   echo "export HADOOP_CP=\"$LIB/*\""
   echo "# plain java: java -cp \"\$HADOOP_CONF_DIR:\$HADOOP_CP\" org.apache.hadoop.fs.FsShell -fs $HDFS_URL -ls /"
 }

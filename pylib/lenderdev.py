@@ -126,6 +126,30 @@ def datanode_ip(n):
     return setting(f"LENDER_HDFS_DN{n}")
 
 
+def hdfs_profile():
+    """The local cluster's profile: fast or contract (our tuned config) or course (Hadoop's defaults)."""
+    return setting("LENDER_HDFS_PROFILE")
+
+
+@functools.cache
+def home_profile():
+    """The profile the cluster ran when this process first asked: tests that switch profiles
+    switch back to it."""
+    return hdfs_profile()
+
+
+def fault_profiles():
+    """The profiles the fault tests run in: the course's cluster alone (it already has the
+    contract's timing), or both timings of our tuned config."""
+    return ["course"] if home_profile() == "course" else ["fast", "contract"]
+
+
+def hdfs_user():
+    """The user every HDFS request names (as the server does): with Hadoop's defaults a WebHDFS
+    call naming nobody runs as dr.who and may not write."""
+    return setting("LENDER_HDFS_USER")
+
+
 def mysql():
     """MariaDB connection settings: host, port, user, password, database, socket."""
     keys = ("host", "port", "user", "password", "database", "socket")
@@ -206,7 +230,7 @@ def counties_by_rows(limit=None):
 def webhdfs(path, op, method="GET", timeout=60, **params):
     """One WebHDFS call: the JSON reply (the bytes for OPEN), None for a 404. Other HTTP errors
     are retried (a DataNode that just came back may refuse a redirected read for a moment)."""
-    query = urllib.parse.urlencode({"op": op, **params})
+    query = urllib.parse.urlencode({"op": op, "user.name": hdfs_user(), **params})
     url = f"{webhdfs_url()}/webhdfs/v1{urllib.parse.quote(path)}?{query}"
     for attempt in range(5):
         req = urllib.request.Request(url, method=method)

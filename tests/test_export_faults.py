@@ -1,9 +1,12 @@
 """DbToHdfs with a DataNode failing while the big file is written: killed (SIGKILL) or cut off
-(packets dropped) at about 25, 50 and 75 % of the write, in both NameNode timing profiles.
+(packets dropped) at about 25, 50 and 75 % of the write, in both NameNode timing profiles of our
+tuned config, or in the course's profile (Hadoop's defaults).
 
-The call must answer success with the whole file (rows counted by MariaDB), replication 2,
-no block left under-replicated once the node is back, the MySQL query run once (one
-attempt), and every county must answer the SQL oracle from the new file. The times are
+The call must answer success with the whole file (rows counted by the SQL oracle), replication
+2, the MySQL query run once (one attempt), and every county must answer the oracle from the new
+file. On our tuned config no block may stay under-replicated once the node is back; a stock
+NameNode may take up to ~10 min to copy a block (pending timeout 300 s + its recheck), so there
+every block must have a live replica and the blocks still at one are counted. The times are
 printed per profile and fault (a benchmark, not asserted: these machines are shared)."""
 
 import concurrent.futures as cf
@@ -17,7 +20,9 @@ from support import (
     cluster,
     export,
     export_row_count,
+    fault_profiles,
     file_status,
+    home_profile,
     jobs_json,
     read_parquet,
     serve,
@@ -27,6 +32,8 @@ from support import (
 
 FRACTIONS = (0.25, 0.50, 0.75)
 TIMES = {}  # (profile, scenario) -> seconds
+SINGLE = {}  # (profile, scenario) -> blocks still at one replica when checked (course profile)
+REREPLICATION_WAIT = 120  # seconds our tuned NameNode gets to bring every block back to 2
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +47,13 @@ def server_and_report():
     yield
     for n in (1, 2, 3):
         cluster("restore-dn", n)
-    cluster("restart-nn", "--profile", "fast")
+    cluster("restart-nn", "--profile", home_profile())
     if TIMES:
         print("\n\nDbToHdfs with a DataNode failing mid-write (seconds; normal = no failure)")
         for (profile, scenario), seconds in TIMES.items():
-            print(f"  {profile:9} {scenario:14} {seconds:6.1f}")
+            single = SINGLE.get((profile, scenario))
+            note = f"  ({single} blocks at one replica when checked)" if single is not None else ""
+            print(f"  {profile:9} {scenario:14} {seconds:6.1f}{note}")
 
 
 def upload_bytes():
@@ -91,7 +100,7 @@ def check_export(expected_rows, oracle):
     assert not wrong, f"counties answering wrongly after the export: {wrong}"
 
 
-@pytest.mark.parametrize("profile", ["fast", "contract"])
+@pytest.mark.parametrize("profile", fault_profiles())
 def test_export_survives_a_datanode_failing_mid_write(profile, oracle, expected_rows):
     cluster("restart-nn", "--profile", profile)
     status, seconds, _ = timed_export()
@@ -109,7 +118,16 @@ def test_export_survives_a_datanode_failing_mid_write(profile, oracle, expected_
             TIMES[(profile, name)] = seconds
         finally:
             cluster("restore-dn", n)
-        # Blocks written while the node was down have one replica; the NameNode re-replicates.
-        wait_until(lambda: set(blocks_per_replica_count(EXPORT)) == {2}, 120,
-                   f"every block of {EXPORT} to have 2 replicas after {name}")
+        check_replicas(profile, name)
         check_export(expected_rows, oracle)
+
+
+def check_replicas(profile, name):
+    """Blocks written while the node was down have one replica; the NameNode re-replicates."""
+    if profile != "course":
+        wait_until(lambda: set(blocks_per_replica_count(EXPORT)) == {2}, REREPLICATION_WAIT,
+                   f"every block of {EXPORT} to have 2 replicas after {name}")
+        return
+    counts = blocks_per_replica_count(EXPORT)
+    assert min(counts) >= 1, (name, counts)
+    SINGLE[(profile, name)] = counts.count(1)
