@@ -8,8 +8,8 @@ explicit (docs/docker.md has the table):
 - base image: a debootstrapped Debian bookworm (minbase), imported as debian:bookworm-slim;
 - p4-hdfs: the real Dockerfile.hdfs with `--build-arg HADOOP_SOURCE=maven` (Maven Central's
   Hadoop 3.3.6 jars instead of Apache's tarball, which is out of reach);
-- p4-server: the real Dockerfile.server with `--build-arg LENDER_BINARY=prebuilt`: the binary
-  is built on the host (no rust image here) and handed in as the build context `prebuilt`;
+- p4-server: Dockerfile.server with its rust stage replaced by the binary built on the host (no
+  rust image here), handed in as the build context `prebuilt` (prebuilt_server_dockerfile);
 - p4-mysql: MySQL 8 cannot be pulled, so tests/containers/Dockerfile.mariadb runs Debian's
   MariaDB with dev/mysql.sh (the local cluster's script) and the same dump, reachable as `mysql`;
 - compose: plain `podman run` calls generated from docker-compose.yml (names
@@ -252,14 +252,40 @@ def build(client=None):
 
 
 def build_server(client=None):
-    """p4-server from the real Dockerfile.server with the host's release binary (a directory
-    of its own as the `prebuilt` context: target/release would send gigabytes)."""
+    """p4-server from Dockerfile.server with the host's release binary in place of its rust
+    stage (prebuilt_server_dockerfile; a directory of its own as the `prebuilt` context:
+    target/release would send gigabytes)."""
     prebuilt = STATE / "prebuilt"
     prebuilt.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "target" / "release" / "lender", prebuilt / "lender")
     context = course_context(client) if client else ROOT
-    build_image(context / "Dockerfile.server", "p4-server", context=context,
-                build_args=["LENDER_BINARY=prebuilt"], build_contexts=[f"prebuilt={prebuilt}"])
+    dockerfile = STATE / "Dockerfile.server.prebuilt"
+    dockerfile.write_text(prebuilt_server_dockerfile((context / "Dockerfile.server").read_text()))
+    build_image(dockerfile, "p4-server", context=context, build_contexts=[f"prebuilt={prebuilt}"])
+
+
+PREBUILT_STAGE = (
+    "# test-only: the binary built on the host (same Debian release) instead of the rust stage\n"
+    "FROM scratch AS build\n"
+    "COPY --from=prebuilt lender /src/target/release/lender\n\n"
+)
+
+
+def prebuilt_server_dockerfile(text):
+    """Dockerfile.server with its `build` stage (rust image, cargo) replaced by one that holds the
+    prebuilt binary at the same path; every other line stays the real file's."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.upper().startswith("FROM ")]
+    build = next((i for i in starts if line_names_stage(lines[i], "build")), None)
+    if build is None:
+        raise RuntimeError("Dockerfile.server has no `FROM ... AS build` stage to substitute")
+    end = next((i for i in starts if i > build), len(lines))
+    return "".join(lines[:build]) + PREBUILT_STAGE + "".join(lines[end:])
+
+
+def line_names_stage(line, name):
+    words = line.split()
+    return len(words) >= 4 and words[-2].upper() == "AS" and words[-1] == name
 
 
 # ------------------------------------------------------------------------------ run

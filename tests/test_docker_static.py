@@ -515,14 +515,47 @@ def test_server_build_stage_has_the_whole_workspace():
         assert (ROOT / proto).is_file() and proto.split("/")[0] in copied
     build = " ".join(df.runs(df.stage("build")))
     assert "cargo build --release --locked --bin lender" in build
-    # the binary comes from the stage LENDER_BINARY picks; by default the build stage above
-    assert [src for st, src, _ in df.copies() if st == "binary"] == [["/src/target/release/lender"]]
-    assert df.stage("binary-build")["from"] == "build"
-    assert "ARG LENDER_BINARY=build" in df.path.read_text(), "the default must build from source"
-    assert df.stage("binary")["from"] == "binary-${LENDER_BINARY}"
+    # the binary comes from the build stage above
+    assert [src for st, src, _ in df.copies() if st == "build"] == [["/src/target/release/lender"]]
     assert df.cmd() == ["lender", "serve"]
     assert "/var/lib/lender" in " ".join(df.instructions("VOLUME")), "the job store must be on a volume"
     assert os.path.dirname(config_defaults()["LENDER_DB"]) == "/var/lib/lender"
+
+
+def test_server_dockerfile_has_plain_stages_only():
+    """The classic builder builds every stage in order and knows no named build contexts: no
+    stage chosen by a build argument, no COPY --from of something that is not a stage."""
+    df = dockerfile("Dockerfile.server")
+    names = {st["name"] for st in df.stages if st.get("name")}
+    for stage in df.stages:
+        assert "$" not in stage["from"], f"stage picked by a build argument: {stage['from']}"
+    for flags in re.findall(r"^COPY\s+--from=(\S+)", df.path.read_text(), re.M):
+        assert flags in names, f"COPY --from={flags} is not a stage of Dockerfile.server"
+
+
+def test_prebuilt_server_variant_changes_only_the_rust_stage():
+    """The container test's Dockerfile (dev/containers.py) swaps the rust stage for the host's
+    binary; every line from the runtime stage on is the real file's."""
+    sys.path.insert(0, str(ROOT / "dev"))
+    import containers
+
+    real = (ROOT / "Dockerfile.server").read_text()
+    variant = containers.prebuilt_server_dockerfile(real)
+    runtime = real[real.index("FROM p4-hdfs"):]
+    assert variant.endswith(runtime)
+    assert "cargo build" in real and "cargo build" not in variant and "FROM rust:" not in variant
+    assert "FROM scratch AS build" in variant
+    assert "COPY --from=prebuilt lender /src/target/release/lender" in variant
+
+
+def test_server_image_carries_its_hdfs_client_config():
+    """On the course's p4-hdfs (no site files) the server container's `hdfs dfs` would mean
+    file:///: the image points HADOOP_CONF_DIR at a config naming the NameNode."""
+    df = dockerfile("Dockerfile.server")
+    conf = df.env()["HADOOP_CONF_DIR"]
+    assert repo_path_of(df.copies(), conf + "/core-site.xml") == "docker/server/hadoop-client/core-site.xml"
+    text = (ROOT / "docker/server/hadoop-client/core-site.xml").read_text()
+    assert re.search(r"<name>fs.defaultFS</name>\s*<value>hdfs://boss:9000</value>", text)
 
 
 def test_server_python_requirements_match_the_tested_ones():
