@@ -13,15 +13,22 @@ explicit (docs/docker.md has the table):
 - p4-mysql: MySQL 8 cannot be pulled, so tests/containers/Dockerfile.mariadb runs Debian's
   MariaDB with dev/mysql.sh (the local cluster's script) and the same dump, reachable as `mysql`;
 - compose: plain `podman run` calls generated from docker-compose.yml (names
-  <project>-<service>-<n>, the service name and aliases on a private network, hostnames,
-  environment, memory limits); ports are not published, so the local cluster's 5000, 3306
-  and 9870 stay free.
+  <project>-<service>-<n>, the service name, aliases and hostname as DNS names on a private
+  network as Docker's DNS has them, hostnames, environment, memory limits); ports are not
+  published, so the local cluster's 5000, 3306 and 9870 stay free.
+
+`--course` builds and runs the course's container set instead (the grader copies the course's
+Dockerfile.hdfs/.namenode/.datanode/.mysql and docker-compose.yml over ours; only
+Dockerfile.server is ours): tests/containers/course/, rebuilt from what we know of the course's
+files, with the substitutions each file names at its top (Debian bookworm and OpenJDK 17 for
+Ubuntu 24.04 and OpenJDK 11, Maven Central's Hadoop jars for Apache's tarball, Debian sid's
+MySQL 9.7 root for mysql:8.4). Our p4-server is then built FROM that p4-hdfs.
 
 Everything podman keeps (config, storage, the cached base image) lives in .local/containers/.
 
     python3 dev/containers.py setup            # podman, its config, the base image
-    python3 dev/containers.py build [--client FILE]
-    python3 dev/containers.py up | down | status
+    python3 dev/containers.py build [--client FILE] [--course]
+    python3 dev/containers.py up [--course] | down | status
     python3 dev/containers.py podman exec p4-server-1 python3 /client.py CalcAvgLoan -c 55001
 """
 import argparse
@@ -46,6 +53,11 @@ BRIDGE_MAC = "02:42:0a:d6:00:01"
 PACKAGES = ["podman", "buildah", "runc", "netavark", "aardvark-dns", "debootstrap",
             "fuse-overlayfs", "slirp4netns", "uidmap", "catatonit", "iptables"]
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+COURSE = ROOT / "tests" / "containers" / "course"
+HADOOP_JARS = ROOT / ".local" / "hadoop" / "lib"  # dev/cluster.sh resolves them from docker/hadoop/pom.xml
+MYSQL_SID_ROOT = ROOT / ".local" / "mysql-sid" / "root"  # `LENDER_MYSQL_FLAVOUR=mysql dev/mysql.sh up`
+MYSQL_SID_IMAGE = "localhost/lender-mysql:sid"
+MYSQL_SID_TARBALL = STATE / "mysql-sid-root.tar"
 
 
 def log(msg):
@@ -238,16 +250,67 @@ def course_context(client):
     return ctx
 
 
-def build(client=None):
-    """The five images under the contract's tags, from the root Dockerfiles (substitutions above)."""
+def image_set(course=False):
+    """[(tag, dockerfile, build_image keyword arguments)] of the four images below p4-server, in
+    build order: ours (the root Dockerfiles, substitutions above) or the course's
+    (tests/containers/course/, substitutions at the top of each file)."""
+    dump = f"dump={dump_dir()}"
+    if course:
+        return [("p4-hdfs", COURSE / "Dockerfile.hdfs", {"build_contexts": [f"hadoop-jars={hadoop_jars()}"]}),
+                ("p4-nn", COURSE / "Dockerfile.namenode", {}),
+                ("p4-dn", COURSE / "Dockerfile.datanode", {}),
+                ("p4-mysql", COURSE / "Dockerfile.mysql", {"build_contexts": [dump]})]
+    return [("p4-hdfs", ROOT / "Dockerfile.hdfs", {"build_args": ["HADOOP_SOURCE=maven"]}),
+            ("p4-nn", ROOT / "Dockerfile.namenode", {}),
+            ("p4-dn", ROOT / "Dockerfile.datanode", {}),
+            ("p4-mysql", ROOT / "tests" / "containers" / "mariadb.Dockerfile", {"build_contexts": [dump]})]
+
+
+def compose_file(course=False):
+    return (COURSE if course else ROOT) / "docker-compose.yml"
+
+
+def hadoop_jars():
+    """The Hadoop 3.3.6 jars from Maven Central that dev/cluster.sh keeps in .local/hadoop/lib."""
+    if not (HADOOP_JARS / "hadoop-hdfs-3.3.6.jar").exists():
+        raise RuntimeError(f"{HADOOP_JARS} has no Hadoop 3.3.6 jars: `bash dev/cluster.sh up` fetches them")
+    return HADOOP_JARS
+
+
+def import_mysql_sid_image():
+    """localhost/lender-mysql:sid, the base of the course set's p4-mysql: the Debian sid root with
+    Oracle's MySQL 9.7 that `LENDER_MYSQL_FLAVOUR=mysql dev/mysql.sh up` debootstraps (MySQL 8.4's
+    image cannot be pulled). Its tarball is cached here; the local server's data dir and apt's
+    caches stay out."""
+    if image_exists(MYSQL_SID_IMAGE):
+        return
+    if not MYSQL_SID_TARBALL.exists():
+        if not (MYSQL_SID_ROOT / "usr" / "sbin" / "mysqld").exists():
+            raise RuntimeError(f"{MYSQL_SID_ROOT} has no mysqld: `LENDER_MYSQL_FLAVOUR=mysql bash dev/mysql.sh up` "
+                               "debootstraps it")
+        t0 = time.monotonic()
+        tmp = MYSQL_SID_TARBALL.with_suffix(".tmp")
+        subprocess.run(["tar", "-C", str(MYSQL_SID_ROOT), "--one-file-system", "--exclude=./var/lib/lender-mysql",
+                        "--exclude=./var/cache/apt/archives/*.deb", "--exclude=./var/lib/apt/lists/*",
+                        "--exclude=./proc/*", "-cf", str(tmp), "."], check=True)
+        tmp.rename(MYSQL_SID_TARBALL)
+        log(f"sid root archived in {time.monotonic() - t0:.0f} s")
+    with open(MYSQL_SID_TARBALL, "rb") as f:
+        proc = subprocess.run(["podman", "import", "-", MYSQL_SID_IMAGE], stdin=f, env=podman_env(),
+                              capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"podman import of the sid root failed: {proc.stderr[-2000:]}")
+
+
+def build(client=None, course=False):
+    """The five images under the contract's tags (image_set, then p4-server)."""
     binary = ROOT / "target" / "release" / "lender"
     if not binary.exists():
         raise RuntimeError(f"{binary} is missing: `cargo build --release` first")
-    build_image(ROOT / "Dockerfile.hdfs", "p4-hdfs", build_args=["HADOOP_SOURCE=maven"])
-    build_image(ROOT / "Dockerfile.namenode", "p4-nn")
-    build_image(ROOT / "Dockerfile.datanode", "p4-dn")
-    build_image(ROOT / "tests" / "containers" / "mariadb.Dockerfile", "p4-mysql",
-                build_contexts=[f"dump={dump_dir()}"])
+    if course:
+        import_mysql_sid_image()
+    for tag, dockerfile, kwargs in image_set(course):
+        build_image(dockerfile, tag, **kwargs)
     build_server(client)
 
 
@@ -295,9 +358,9 @@ def network_name():
     return f"{PROJECT}_default"
 
 
-def compose_services():
-    """[(service, spec)] of docker-compose.yml in start order (depends_on first)."""
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+def compose_services(course=False):
+    """[(service, spec)] of the compose file (compose_file) in start order (depends_on first)."""
+    services = yaml.safe_load(compose_file(course).read_text())["services"]
     order, seen = [], set()
 
     def visit(name):
@@ -319,19 +382,23 @@ def interpolate(value):
     import re
 
     def sub(m):
-        return os.environ.get(m.group(1)) or (m.group(3) or "")
+        return os.environ.get(m.group(1), {"PROJECT": PROJECT}.get(m.group(1))) or (m.group(3) or "")
     return re.sub(r"\$\{(\w+)(:-([^}]*))?\}", sub, str(value))
 
 
 def run_args(service, spec, n):
     """`podman run` arguments for replica n of a compose service."""
     name = f"{PROJECT}-{service}-{n}"
-    args = ["run", "-d", "--name", name, "--network", network_name(), "--network-alias", service]
+    args = ["run", "-d", "--name", name, "--network", network_name()]
     nets = spec.get("networks") or {}
-    for alias in ((nets.get("default") or {}).get("aliases") or []) if isinstance(nets, dict) else []:
-        args += ["--network-alias", alias]
+    aliases = [service, *(((nets.get("default") or {}).get("aliases") or []) if isinstance(nets, dict) else [])]
     if spec.get("hostname"):
         args += ["--hostname", spec["hostname"]]
+        # Docker's DNS answers for a container's hostname too (its DNSNames: container name,
+        # aliases, short id, hostname); podman's only for names and aliases
+        aliases.append(spec["hostname"])
+    for alias in dict.fromkeys(aliases):
+        args += ["--network-alias", alias]
     env = spec.get("environment") or {}
     items = env.items() if isinstance(env, dict) else (e.split("=", 1) for e in env)
     for key, value in items:
@@ -358,17 +425,18 @@ def pin_bridge_mac():
     subprocess.run(["ip", "link", "set", "dev", bridge, "address", BRIDGE_MAC], check=True)
 
 
-def up():
+def up(course=False):
     """The compose file's containers on a private network, as `docker compose up -d` would."""
     down()
     podman("network", "create", "--subnet", SUBNET, network_name())
-    for service, spec in compose_services():
+    services = compose_services(course)
+    for service, spec in services:
         replicas = int((spec.get("deploy") or {}).get("replicas", 1))
         for n in range(1, replicas + 1):
             name, args = run_args(service, spec, n)
             podman(*args)
             log(f"started {name}")
-        if service == compose_services()[0][0]:
+        if service == services[0][0]:
             pin_bridge_mac()
 
 
@@ -432,7 +500,10 @@ def main(argv=None):
     sub.add_parser("setup", help="install podman, write its config, import the base image")
     b = sub.add_parser("build", help="build the five images")
     b.add_argument("--client", help="a client.py to copy over ours first (e.g. the course's)")
-    sub.add_parser("up", help="start the compose file's containers")
+    b.add_argument("--course", action="store_true",
+                   help="the course's Dockerfile.hdfs/.namenode/.datanode/.mysql (tests/containers/course/)")
+    u = sub.add_parser("up", help="start the compose file's containers")
+    u.add_argument("--course", action="store_true", help="the course's compose file (tests/containers/course/)")
     sub.add_parser("down", help="remove the containers and the network")
     sub.add_parser("status", help="list the containers")
     pm = sub.add_parser("podman", help="any podman command with this project's podman settings")
@@ -441,9 +512,9 @@ def main(argv=None):
     if args.cmd in ("setup", "build", "up"):
         setup()  # idempotent: seconds once done
     if args.cmd == "build":
-        build(args.client)
+        build(args.client, course=args.course)
     elif args.cmd == "up":
-        up()
+        up(course=args.course)
     elif args.cmd == "down":
         down()
     elif args.cmd == "setup":

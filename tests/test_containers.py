@@ -5,7 +5,12 @@ containers on a private network, and inside p4-server-1 the contract's sequence 
 `podman kill p4-dn-1` and every county asked again, each answer checked against SQL run by the
 MariaDB client in p4-mysql-1, the counties whose file lived on the dead container answering
 `recreate`. A second deployment runs the same with a client that imports pandas like the
-course's, copied over ours before the build.
+course's, copied over ours before the build. A third runs the course's container set (its
+Dockerfile.hdfs/.namenode/.datanode/.mysql and compose file, rebuilt in tests/containers/course/
+with the substitutions each file names) with our p4-server built FROM its p4-hdfs: Hadoop's
+default configuration (permissions on), the course's NameNode flags, MySQL with
+caching_sha2_password; DbToHdfs, BlockLocations, create, reuse, `hdfs dfs -du -h`, the DataNode
+holding the county file killed, recreate.
 
 Run with `just test-containers` (part of `just test`). Figures go to stdout (run with -s) and to
 .local/containers/results.json.
@@ -53,13 +58,17 @@ def client(*args, timeout=900):
     return sh(SERVER, "python3 /client.py " + " ".join(map(str, args)), timeout=timeout).strip().splitlines()
 
 
+# the database client of p4-mysql: MariaDB's in our stand-in, MySQL's in the course set's image
+MYSQL_CLIENT = '"$(command -v mariadb || command -v mysql)"'
+
+
 def sql(query):
-    out = sh(MYSQL, f"mariadb -h127.0.0.1 -uroot -pabc -N -B CS544 -e \"{query}\"")
+    out = sh(MYSQL, f"{MYSQL_CLIENT} -h127.0.0.1 -uroot -pabc -N -B CS544 -e \"{query}\"")
     return [line.split("\t") for line in out.splitlines() if line]
 
 
 def oracle():
-    """{county: floor average} from MariaDB's own client in p4-mysql-1."""
+    """{county: floor average} from the database's own client in p4-mysql-1."""
     rows = sql(oracle_query())  # the export query of src/export_query.sql, grouped by county
     return {int(float(c)): int(float(a)) for c, a, _ in rows}
 
@@ -116,9 +125,9 @@ def wait_ready():
         return rc == 0 and json.loads(out)["beans"][0]["NumLiveDataNodes"] == 3
 
     deploy.wait_until(live_datanodes, 240, "the NameNode (boss:9870) reporting 3 live DataNodes", interval=2)
-    deploy.wait_until(lambda: deploy.exec_in(MYSQL, "mariadb", "-hmysql", "-uroot", "-pabc", "CS544", "-e",
-                                             "SELECT 1 FROM loans LIMIT 1", timeout=20)[0] == 0,
-                      900, "MariaDB in p4-mysql-1 serving the loaded dump as `mysql`", interval=3)
+    deploy.wait_until(lambda: deploy.exec_in(MYSQL, "bash", "-c", f"{MYSQL_CLIENT} -hmysql -uroot -pabc CS544 -e "
+                                             "'SELECT 1 FROM loans LIMIT 1'", timeout=20)[0] == 0,
+                      900, "the database in p4-mysql-1 serving the loaded dump as `mysql`", interval=3)
     deploy.wait_until(lambda: deploy.exec_in(SERVER, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5000")[0] == 0,
                       60, "the lender server listening on 5000 in p4-server-1")
     return time.monotonic() - t0
@@ -164,9 +173,14 @@ def image_sizes():
 
 
 def test_db_to_hdfs(system):
+    db_to_hdfs("db_to_hdfs")
+
+
+def db_to_hdfs(key):
+    """DbToHdfs through /client.py, timed and recorded under key; the status and the file checked."""
     t0 = time.monotonic()
     status = "\n".join(client("DbToHdfs"))
-    record("db_to_hdfs", {"seconds": round(time.monotonic() - t0, 1), "status": status})
+    record(key, {"seconds": round(time.monotonic() - t0, 1), "status": status})
     assert not status.startswith("error"), status
     assert f"{ROWS_IN_RANGE:,}" in status or str(ROWS_IN_RANGE) in status, status
     st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
@@ -177,9 +191,15 @@ def test_db_to_hdfs(system):
 
 
 def test_block_locations_spread_over_three_datanode_containers(system):
+    block_locations("block_locations")
+
+
+def block_locations(key):
+    """BlockLocations of the export through /client.py: the three DataNode containers' hostnames,
+    2 replicas of every block."""
     out = client("BlockLocations", "-f", EXPORT)
     entries = ast.literal_eval(out[-1])
-    record("block_locations", entries)
+    record(key, entries)
     st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
     blocks = math.ceil(st["length"] / st["blockSize"])
     assert set(entries) == {hostname(dn) for dn in DATANODES}, \
@@ -194,13 +214,22 @@ def test_calc_avg_loan_create_then_reuse(system):
 
 
 def test_hdfs_cli_du(system):
+    hdfs_cli_du("du_h")
+
+
+def hdfs_cli_du(key):
+    """`hdfs dfs -du -h` of the export in p4-server-1: its size (within 1 % of WebHDFS's) and the
+    space its 2 replicas take; (size, space) in bytes."""
     out = sh(SERVER, f"hdfs dfs -du -h {EXPORT}").strip()
-    record("du_h", out)
+    record(key, out)
     m = re.fullmatch(rf"([\d.]+ \w?)\s+([\d.]+ \w?)\s+{re.escape(EXPORT)}", out)
     assert m, out
+
+    def size(text):
+        return float(text.split()[0]) * {"K": 1024, "M": MiB, "G": MiB * 1024}.get(text.split()[-1], 1)
     st = webhdfs(EXPORT, "GETFILESTATUS")["FileStatus"]
-    size = float(m.group(1).split()[0]) * {"K": 1024, "M": MiB, "G": MiB * 1024}.get(m.group(1).split()[-1], 1)
-    assert abs(size - st["length"]) / st["length"] < 0.01, (out, st["length"])
+    assert abs(size(m.group(1)) - st["length"]) / st["length"] < 0.01, (out, st["length"])
+    return size(m.group(1)), size(m.group(2))
 
 
 def test_kill_a_datanode_container_every_county_answers(system):
@@ -266,9 +295,73 @@ def test_course_client_copied_over_ours(system):
 
 
 def test_teardown_removes_what_it_made_and_nothing_else(system):
+    down_and_check(system)
+
+
+def down_and_check(before):
+    """deploy.down() leaves no container, network, volume, firewall chain or mount of ours, and
+    the local cluster's network pieces as they were (before)."""
     deploy.down()
     assert deploy.containers() == [], "containers left behind"
     assert deploy.podman("network", "exists", deploy.network_name(), check=False).returncode != 0
     assert deploy.podman("volume", "ls", "-q").stdout.strip() == "", "anonymous volumes left behind"
     assert deploy.netavark_rules() == [], "netavark's firewall chains left behind"
-    assert local_cluster_network() == system, "the local cluster's bridge, namespaces or nftables changed"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+              if line.split()[1].startswith(str(deploy.STATE))]
+    assert not mounts, f"mounts left under {deploy.STATE}: {mounts}"
+    assert local_cluster_network() == before, "the local cluster's bridge, namespaces or nftables changed"
+
+
+# ------------------------------------------------------------------------------ the course's container set
+
+
+@pytest.fixture(scope="module")
+def course_system():
+    """The course's container set (tests/containers/course/) with our p4-server built FROM its
+    p4-hdfs, up under the course's compose file."""
+    before = local_cluster_network()
+    deploy.down()
+    t0 = time.monotonic()
+    deploy.setup()
+    deploy.build(course=True)
+    record("course_build_seconds", round(time.monotonic() - t0))
+    deploy.up(course=True)
+    record("course_ready_seconds", round(wait_ready()))
+    yield before
+    deploy.down()
+
+
+def test_course_set_hadoop_is_the_defaults(course_system):
+    """What makes the course's cluster differ from ours: no site settings on the DataNodes (the
+    NameNode's own flags aside), permissions on, and a MySQL root with caching_sha2_password."""
+    conf = sh(f"{PROJECT}-nn-1", "for key in dfs.permissions.enabled hadoop.http.staticuser.user fs.defaultFS; "
+                                 "do hdfs getconf -confKey $key; done")
+    assert conf.split() == ["true", "dr.who", "file:///"], conf
+    plugin = sql("SELECT plugin FROM mysql.user WHERE user='root' AND host='%'")
+    assert plugin == [["caching_sha2_password"]], plugin
+
+
+def test_course_set_contract_sequence(course_system):
+    db_to_hdfs("course_db_to_hdfs")
+    block_locations("course_block_locations")
+    want = oracle()[55001]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "create"]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
+    size, space = hdfs_cli_du("course_du_h")
+    assert abs(space / size - 2) < 0.02, f"not 2 replicas' worth: {size} {space}"
+
+
+def test_course_set_kill_the_county_files_datanode(course_system):
+    want = oracle()[55001]
+    holder = county_locations([55001])[55001]
+    victim = next(dn for dn in DATANODES if hostname(dn) in holder)
+    deploy.podman("kill", victim)
+    t0 = time.monotonic()
+    answer = client("CalcAvgLoan", "-c", 55001)
+    record("course_recreate", {"killed": victim, "seconds": round(time.monotonic() - t0, 2), "answer": answer})
+    assert answer == [str(want), "recreate"]
+    assert client("CalcAvgLoan", "-c", 55001) == [str(want), "reuse"]
+
+
+def test_course_set_teardown(course_system):
+    down_and_check(course_system)
