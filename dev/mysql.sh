@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Local MariaDB for development and tests (stands in for the MySQL 8 container).
+# Local MySQL server for development and tests: MariaDB (default) or real Oracle MySQL.
 #
 #   dev/mysql.sh up [--dump PATH]  install if needed, start, create CS544, load the dump if needed
 #   dev/mysql.sh down              stop the server
+#   dev/mysql.sh restart           down, then up (a real restart of this flavour's daemon)
 #   dev/mysql.sh status            running? row counts
 #   dev/mysql.sh load [--dump PATH] force a reload of the dump
 #   dev/mysql.sh sql "QUERY"       run a query as root against CS544
-#   dev/mysql.sh env               print export lines (LENDER_MYSQL_URL, ...)
-#   dev/mysql.sh run [--dump PATH] `up` on loopback only, then mariadbd in the foreground on
+#   dev/mysql.sh env               print export lines (LENDER_MYSQL_URL, LENDER_MYSQL_FLAVOUR, ...)
+#   dev/mysql.sh run [--dump PATH] `up` on loopback only, then the daemon in the foreground on
 #                                  LENDER_MYSQL_BIND (a container's PID 1: tests/containers/)
 #
-# Server: mariadbd run directly (no systemd) as root, 127.0.0.1:3306, root password `abc`;
-# data dir, socket, pid and log under .local/mysql/ of the repository (git-ignored).
+# Flavour (LENDER_MYSQL_FLAVOUR, chosen once by set_flavour below; anything else is an error):
+#   mariadb (default)  Debian's mariadbd run directly (no systemd) as root, 127.0.0.1:3306;
+#                      data dir, socket, pid and log under .local/mysql/ (git-ignored).
+#   mysql              Oracle MySQL with caching_sha2_password, as the course's MySQL 8.4 image.
+#                      Debian ships it only in sid, so a sid root is debootstrapped once into
+#                      .local/mysql-sid/root (a cache; .local/mysql-sid/root.done marks it
+#                      complete, a half-made root is redone) with mysql-server-core and
+#                      mysql-client. mysqld runs there by chroot on 127.0.0.1:3307, --mysqlx=OFF;
+#                      data dir, socket, pid and log under /var/lib/lender-mysql inside the root.
+#                      Every chroot that needs /proc (apt, mysqld) runs in a private mount
+#                      namespace, so no mount outlives it; the client is the root's own `mysql`.
+# Both: root password `abc` (root@'%' too), database CS544; the daemon is started with setsid,
+# stdin from /dev/null and its output in its log, so it holds none of the caller's descriptors.
 # Dump: PATH from --dump, else the real hdma-wi-2021.sql.gz at the repository root if present,
 # else the synthetic .local/data/hdma-wi-2021.sql.gz (generated with the datagen crate if missing
 # or older than the generator's sources). A marker row in the server (lender_dev.loaded_dump) keeps
@@ -19,7 +31,8 @@
 # If another server already answers on the port as root/abc (e.g. the one of another checkout of
 # this repository on the same machine), `up` uses it instead of starting a second one.
 #
-# Environment: LENDER_MYSQL_PORT (default 3306), LENDER_MYSQL_BUFFER_POOL (default 256M),
+# Environment: LENDER_MYSQL_FLAVOUR (mariadb|mysql), LENDER_MYSQL_PORT (default 3306 for
+# mariadb, 3307 for mysql), LENDER_MYSQL_BUFFER_POOL (default 256M),
 # LENDER_MYSQL_BIND (`run` only: the address to serve on once loaded, default 0.0.0.0).
 set -euo pipefail
 
@@ -27,19 +40,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=dev/lib.sh
 . "$ROOT/dev/lib.sh"
 LOCAL="$ROOT/.local"
-MY="$LOCAL/mysql"
-DATADIR="$MY/data"
-SOCK="$MY/mysqld.sock"
-PIDF="$MY/mysqld.pid"
-LOG="$MY/mysqld.log"
-CNF="$MY/my.cnf"
-CLIENT_CNF="$MY/client.cnf"
-PORT="${LENDER_MYSQL_PORT:-3306}"
 POOL="${LENDER_MYSQL_BUFFER_POOL:-256M}"
 PASS=abc
 DB=CS544
 SYNTH="$LOCAL/data/hdma-wi-2021.sql.gz"
 REAL="$ROOT/hdma-wi-2021.sql.gz"
+SID_MIRROR=http://deb.debian.org/debian
+# sh -c script, run by `unshare --mount --propagation private`: mounts /proc in the sid root
+# ($0) in that private namespace, then becomes `chroot $0 ARGS...`
+# shellcheck disable=SC2016 # expanded by that sh, not here
+PROC_CHROOT='mount -t proc proc "$0/proc" && exec chroot "$0" "$@"'
 
 say() { echo "mysql.sh: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -49,15 +59,94 @@ as_root() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# flavour: everything that differs between MariaDB and Oracle MySQL is set here, once.
+#
+#   FLAVOUR      mariadb | mysql
+#   DAEMON_NAME  the daemon's process name
+#   STATE        the flavour's directory under .local (lock file, install marker and logs)
+#   MY           the server's directory (data dir, socket, pid, log, config files) on the host,
+#   MY_D         the same directory as the daemon and the flavour's client see it
+#   FSROOT       the daemon's root directory (/ for mariadb, the sid root for mysql)
+#   PORT         TCP port on 127.0.0.1
+#   DAEMON       the daemon's command line, up to its --defaults-file
+#   CLIENT       the client's command line, reading the client option file (TCP, root/abc)
+#   SOCK_CLIENT  the client as root over the socket, no password (a fresh data dir only)
+#   ADMIN        the admin tool, reading the client option file; SOCK_ADMIN: over the socket
+#   INSTALL, INIT_DATADIR, SERVER_CONFIG: the flavour's functions; SETUP_SQL: its users
+
+set_flavour() {
+    FLAVOUR="${LENDER_MYSQL_FLAVOUR:-mariadb}"
+    case "$FLAVOUR" in
+        mariadb)
+            DAEMON_NAME=mariadbd
+            STATE="$LOCAL/mysql"
+            MY="$STATE"
+            MY_D="$MY"
+            FSROOT=/
+            PORT="${LENDER_MYSQL_PORT:-3306}"
+            DAEMON=(mariadbd "--defaults-file=$MY_D/my.cnf")
+            CLIENT=(mariadb "--defaults-file=$MY_D/client.cnf")
+            SOCK_CLIENT=(mariadb --no-defaults "--socket=$MY_D/mysqld.sock" -uroot)
+            ADMIN=(mariadb-admin "--defaults-file=$MY_D/client.cnf")
+            SOCK_ADMIN=(mariadb-admin --no-defaults "--socket=$MY_D/mysqld.sock" -uroot)
+            INSTALL=install_mariadb
+            INIT_DATADIR=init_datadir_mariadb
+            SERVER_CONFIG=server_config_mariadb
+            SETUP_SQL="
+ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$PASS');
+CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$PASS';
+ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$PASS';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$PASS';
+ALTER USER 'root'@'%' IDENTIFIED BY '$PASS';
+GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
+FLUSH PRIVILEGES;"
+            ;;
+        mysql)
+            DAEMON_NAME=mysqld
+            STATE="$LOCAL/mysql-sid"
+            FSROOT="$STATE/root"
+            MY_D=/var/lib/lender-mysql
+            MY="$FSROOT$MY_D"
+            PORT="${LENDER_MYSQL_PORT:-3307}"
+            # /proc mounted in a private mount namespace: the mount goes away with the process
+            DAEMON=(unshare --mount --propagation private
+                sh -c "$PROC_CHROOT" "$FSROOT"
+                /usr/sbin/mysqld "--defaults-file=$MY_D/my.cnf")
+            CLIENT=(chroot "$FSROOT" mysql "--defaults-file=$MY_D/client.cnf")
+            SOCK_CLIENT=(chroot "$FSROOT" mysql --no-defaults "--socket=$MY_D/mysqld.sock" -uroot)
+            ADMIN=(chroot "$FSROOT" mysqladmin "--defaults-file=$MY_D/client.cnf")
+            SOCK_ADMIN=(chroot "$FSROOT" mysqladmin --no-defaults "--socket=$MY_D/mysqld.sock" -uroot)
+            INSTALL=install_sid_root
+            INIT_DATADIR=init_datadir_mysql
+            SERVER_CONFIG=server_config_mysql
+            SETUP_SQL="
+ALTER USER 'root'@'localhost' IDENTIFIED WITH caching_sha2_password BY '$PASS';
+CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED WITH caching_sha2_password BY '$PASS';
+ALTER USER 'root'@'%' IDENTIFIED WITH caching_sha2_password BY '$PASS';
+GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;
+FLUSH PRIVILEGES;"
+            ;;
+        *) die "LENDER_MYSQL_FLAVOUR must be mariadb or mysql, not '$FLAVOUR'" ;;
+    esac
+    DATADIR="$MY/data"
+    SOCK="$MY/mysqld.sock"
+    PIDF="$MY/mysqld.pid"
+    LOG="$MY/mysqld.log"
+    CNF="$MY/my.cnf"
+    CLIENT_CNF="$MY/client.cnf"
+}
+
+# ---------------------------------------------------------------------------------------------
 # install
 
-installed() {
+mariadb_installed() {
     command -v mariadbd >/dev/null 2>&1 && command -v mariadb >/dev/null 2>&1 \
         && command -v mariadb-install-db >/dev/null 2>&1 && command -v mariadb-admin >/dev/null 2>&1
 }
 
-install_packages() {
-    installed && return 0
+install_mariadb() {
+    mariadb_installed && return 0
     say "installing mariadb-server and mariadb-client with apt"
     # Keep the package's postinst from starting a system service (port 3306 is ours):
     # invoke-rc.d asks policy-rc.d, and 101 means "action forbidden".
@@ -75,7 +164,7 @@ install_packages() {
     ) || rc=$?
     if [ "$created" = 1 ]; then as_root rm -f "$policy"; fi
     [ "$rc" = 0 ] || die "apt-get install mariadb-server mariadb-client failed ($rc)"
-    installed || die "mariadb installed but mariadbd/mariadb not on PATH"
+    mariadb_installed || die "mariadb installed but mariadbd/mariadb not on PATH"
     # If a system service started anyway, stop it so that the port is free.
     if [ -s /run/mysqld/mysqld.pid ]; then
         say "stopping the system MariaDB service that the package started"
@@ -84,18 +173,88 @@ install_packages() {
     fi
 }
 
+# mounts_under DIR: mount points at or below DIR (in this mount namespace)
+mounts_under() {
+    findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'
+}
+
+# unmount_under DIR: unmounts whatever is mounted below DIR, deepest first; 1 if one remains
+unmount_under() {
+    local m
+    for m in $(mounts_under "$1" | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    [ -z "$(mounts_under "$1")" ]
+}
+
+# in_root CMD...: CMD in the sid root, /proc mounted in a private mount namespace (the mount
+# disappears with the process)
+in_root() {
+    unshare --mount --propagation private \
+        sh -c "$PROC_CHROOT" "$FSROOT" "$@"
+}
+
+root_complete() {
+    [ -e "$STATE/root.done" ] && [ -x "$FSROOT/usr/sbin/mysqld" ] && [ -x "$FSROOT/usr/bin/mysql" ]
+}
+
+install_sid_root() {
+    root_complete && return 0
+    local t0 rc=0
+    t0=$(date +%s)
+    if ! command -v debootstrap >/dev/null 2>&1; then
+        say "installing debootstrap with apt"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 \
+            || { apt-get update -qq \
+                && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; } \
+            || die "apt-get install debootstrap failed"
+    fi
+    rm -f "$STATE/root.done"
+    if [ -e "$FSROOT" ]; then
+        if server_pid >/dev/null; then die "a mysqld runs in the incomplete sid root $FSROOT; dev/mysql.sh down first"; fi
+        say "removing the incomplete sid root $FSROOT"
+        unmount_under "$FSROOT" || die "mounts remain under $FSROOT; not removing it"
+        rm -rf --one-file-system "$FSROOT"
+    fi
+    mkdir -p "$STATE"
+    say "debootstrapping Debian sid into $FSROOT (log: $STATE/debootstrap.log)"
+    # in a private mount namespace: whatever debootstrap mounts (proc, sys) goes away with it
+    unshare --mount --propagation private \
+        debootstrap --variant=minbase sid "$FSROOT" "$SID_MIRROR" </dev/null >"$STATE/debootstrap.log" 2>&1 || rc=$?
+    unmount_under "$FSROOT" || die "mounts remain under $FSROOT after debootstrap"
+    [ "$rc" = 0 ] || { tail -n 30 "$STATE/debootstrap.log" >&2; die "debootstrap failed (log: $STATE/debootstrap.log)"; }
+    say "debootstrap done in $(( $(date +%s) - t0 )) s"
+    cp /etc/resolv.conf "$FSROOT/etc/resolv.conf"
+    # no service starts from a package's postinst inside the root
+    printf '#!/bin/sh\nexit 101\n' >"$FSROOT/usr/sbin/policy-rc.d"
+    chmod 755 "$FSROOT/usr/sbin/policy-rc.d"
+    say "installing mysql-server-core and mysql-client in the sid root (log: $STATE/apt.log)"
+    # sid's Release file on the mirror is often past its Valid-Until
+    {
+        in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false update \
+            && in_root env DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false \
+                install -y --no-install-recommends mysql-server-core mysql-client \
+            && in_root apt-get clean
+    } </dev/null >"$STATE/apt.log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || { tail -n 30 "$STATE/apt.log" >&2; die "apt-get in the sid root failed (log: $STATE/apt.log)"; }
+    if [ ! -x "$FSROOT/usr/sbin/mysqld" ] || [ ! -x "$FSROOT/usr/bin/mysql" ]; then
+        die "mysql-server-core installed but mysqld/mysql missing in $FSROOT"
+    fi
+    touch "$STATE/root.done"
+    say "sid root ready: $(in_root /usr/sbin/mysqld --version 2>/dev/null) (debootstrap + install $(( $(date +%s) - t0 )) s)"
+}
+
 # ---------------------------------------------------------------------------------------------
 # server
 
-write_config() {
-    mkdir -p "$MY"
-    cat >"$CNF" <<EOF
+server_config_mariadb() {
+    cat <<EOF
 [mariadbd]
 user=root
-datadir=$DATADIR
-socket=$SOCK
-pid-file=$PIDF
-log-error=$LOG
+datadir=$MY_D/data
+socket=$MY_D/mysqld.sock
+pid-file=$MY_D/mysqld.pid
+log-error=$MY_D/mysqld.log
 port=$PORT
 bind-address=127.0.0.1
 skip-name-resolve
@@ -110,6 +269,37 @@ innodb_doublewrite=0
 innodb_file_per_table=1
 max_connections=200
 EOF
+}
+
+# Oracle MySQL keeps its defaults where clients see them (caching_sha2_password,
+# utf8mb4_0900_ai_ci); no binary log and relaxed flushing for a faster load.
+server_config_mysql() {
+    cat <<EOF
+[mysqld]
+user=root
+datadir=$MY_D/data
+socket=$MY_D/mysqld.sock
+pid-file=$MY_D/mysqld.pid
+log-error=$MY_D/mysqld.log
+port=$PORT
+bind-address=127.0.0.1
+mysqlx=OFF
+secure-file-priv=""
+skip-name-resolve
+skip-log-bin
+max_allowed_packet=256M
+innodb_buffer_pool_size=$POOL
+innodb_redo_log_capacity=1G
+innodb_log_buffer_size=64M
+innodb_flush_log_at_trx_commit=2
+innodb_doublewrite=OFF
+max_connections=200
+EOF
+}
+
+write_config() {
+    mkdir -p "$MY"
+    "$SERVER_CONFIG" >"$CNF"
     cat >"$CLIENT_CNF" <<EOF
 [client]
 user=root
@@ -123,20 +313,33 @@ EOF
     chmod 600 "$CLIENT_CNF"
 }
 
-server_pid() {
-    # prints the pid of our server if it is alive
-    [ -s "$PIDF" ] || return 1
-    local pid
-    pid="$(cat "$PIDF" 2>/dev/null)" || return 1
+# is_ours PID: PID is this flavour's daemon of this checkout (pids get reused): its root
+# directory is ours (the sid root for mysql) and its command line names our config file
+is_ours() {
+    local pid="$1" root
     alive "$pid" || return 1
-    # make sure the pid is a mariadbd using our data dir (pids get reused)
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$CNF" || return 1
-    echo "$pid"
+    root="$(readlink "/proc/$pid/root" 2>/dev/null)" || return 1
+    [ "$root" = "$FSROOT" ] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "--defaults-file=$MY_D/my.cnf"
+}
+
+server_pid() {
+    # prints the pid of our server if it is alive: the pid file's, else found among the
+    # processes (its pid file not written yet or removed: still ours, never "external")
+    local pid
+    if [ -s "$PIDF" ]; then
+        pid="$(cat "$PIDF" 2>/dev/null)" || pid=""
+        if is_ours "$pid"; then echo "$pid"; return 0; fi
+    fi
+    for pid in $(pgrep -x "$DAEMON_NAME" 2>/dev/null); do
+        if is_ours "$pid"; then echo "$pid"; return 0; fi
+    done
+    return 1
 }
 
 ping() {
-    mariadb-admin --defaults-file="$CLIENT_CNF" --connect-timeout=2 ping >/dev/null 2>&1 \
-        || mariadb-admin --no-defaults --socket="$SOCK" -uroot --connect-timeout=2 ping >/dev/null 2>&1
+    "${ADMIN[@]}" --connect-timeout=2 ping >/dev/null 2>&1 \
+        || "${SOCK_ADMIN[@]}" --connect-timeout=2 ping >/dev/null 2>&1
 }
 
 port_busy() {
@@ -147,35 +350,55 @@ wait_until_up() {
     local pid="$1"
     for _ in $(seq 1 240); do
         if ping; then return 0; fi
-        alive "$pid" || { tail -n 30 "$LOG" >&2 || true; die "mariadbd exited during start-up (log: $LOG)"; }
+        alive "$pid" || { tail -n 30 "$LOG" >&2 || true; die "$DAEMON_NAME exited during start-up (log: $LOG)"; }
         sleep 0.5
     done
     return 1
 }
 
 stop_pid() {
-    stop_process "$1" 60 || say "mariadbd $1 did not stop in 60 s; killed it"
+    stop_process "$1" 60 || say "$DAEMON_NAME $1 did not stop in 60 s; killed it"
+}
+
+init_datadir_mariadb() {
+    mkdir -p "$DATADIR"
+    mariadb-install-db --defaults-file="$CNF" --user=root --skip-test-db \
+        --auth-root-authentication-method=socket >"$MY/install-db.log" 2>&1
+}
+
+# root@localhost with caching_sha2_password and an empty password (setup_users sets it);
+# mysqld wants the data dir absent or empty and writes its messages to log-error
+init_datadir_mysql() {
+    "${DAEMON[@]}" --initialize-insecure </dev/null >"$MY/install-db.log" 2>&1 9>&- \
+        || { cat "$LOG" >>"$MY/install-db.log" 2>/dev/null; return 1; }
 }
 
 init_datadir() {
     if [ -d "$DATADIR/mysql" ] && [ -e "$MY/initialized" ]; then return 0; fi
     say "initializing a data directory in $DATADIR"
     rm -rf "$DATADIR" "$MY/initialized"
-    mkdir -p "$DATADIR"
-    mariadb-install-db --defaults-file="$CNF" --user=root --skip-test-db \
-        --auth-root-authentication-method=socket >"$MY/install-db.log" 2>&1 \
-        || { tail -n 30 "$MY/install-db.log" >&2; die "mariadb-install-db failed (log: $MY/install-db.log)"; }
+    "$INIT_DATADIR" || { tail -n 30 "$MY/install-db.log" >&2; die "initializing $DATADIR failed (log: $MY/install-db.log)"; }
     touch "$MY/needs-setup"
     touch "$MY/initialized"
+}
+
+# close_fds_above_2: closes every descriptor but stdin, stdout and stderr (in a subshell
+# that is about to exec a daemon)
+close_fds_above_2() {
+    local f fd
+    for f in /proc/"$BASHPID"/fd/*; do
+        fd="${f##*/}"
+        if [ "$fd" -gt 2 ]; then exec {fd}>&-; fi
+    done
 }
 
 start_server() {
     local pid
     if pid="$(server_pid)"; then
         if ping; then return 0; fi
-        say "mariadbd $pid is running but not answering yet; waiting"
+        say "$DAEMON_NAME $pid is running but not answering yet; waiting"
         if wait_until_up "$pid"; then return 0; fi
-        say "mariadbd $pid does not answer; restarting it"
+        say "$DAEMON_NAME $pid does not answer; restarting it"
         stop_pid "$pid"
     fi
     # stale files of a server that is gone
@@ -189,27 +412,23 @@ start_server() {
         die "port $PORT on 127.0.0.1 is taken by a process that is not our server and does not accept root/$PASS. Stop it, or set LENDER_MYSQL_PORT."
     fi
     init_datadir
-    say "starting mariadbd on 127.0.0.1:$PORT"
-    # setsid: the server outlives this script and its terminal; 9>&-: it must not inherit our lock
-    setsid mariadbd --defaults-file="$CNF" </dev/null >>"$LOG" 2>&1 9>&- &
+    say "starting $DAEMON_NAME ($FLAVOUR) on 127.0.0.1:$PORT"
+    # setsid: the server outlives this script and its terminal. It keeps no descriptor of
+    # ours: stdin/stdout/stderr may be a caller's pipe, 9 is our lock, and whatever else the
+    # caller left open (a CI harness's pipe) would be held open as long as the server runs.
+    (
+        close_fds_above_2
+        exec setsid "${DAEMON[@]}" </dev/null >>"$LOG" 2>&1
+    ) &
     local spid=$!
-    wait_until_up "$spid" || { tail -n 30 "$LOG" >&2; die "mariadbd did not answer within 120 s (log: $LOG)"; }
-    say "mariadbd is up (pid $(cat "$PIDF" 2>/dev/null || echo "$spid"))"
+    wait_until_up "$spid" || { tail -n 30 "$LOG" >&2; die "$DAEMON_NAME did not answer within 120 s (log: $LOG)"; }
+    say "$DAEMON_NAME is up (pid $(cat "$PIDF" 2>/dev/null || echo "$spid"))"
 }
 
 setup_users() {
-    # on a fresh data dir: root with password abc on localhost (socket too), 127.0.0.1 and %
-    local sql="
-ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$PASS');
-CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$PASS';
-ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$PASS';
-GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
-CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '$PASS';
-ALTER USER 'root'@'%' IDENTIFIED BY '$PASS';
-GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
-FLUSH PRIVILEGES;"
+    # on a fresh data dir: root with password abc on localhost and % (and 127.0.0.1 for mariadb)
     if [ "$EXTERNAL" = 0 ] && [ -e "$MY/needs-setup" ]; then
-        mariadb --no-defaults --socket="$SOCK" -uroot -e "$sql" || die "could not set up users"
+        "${SOCK_CLIENT[@]}" -e "$SETUP_SQL" || die "could not set up users"
         rm -f "$MY/needs-setup"
     fi
     client -e "CREATE DATABASE IF NOT EXISTS \`$DB\` DEFAULT CHARACTER SET utf8mb4" || die "could not create $DB"
@@ -245,7 +464,7 @@ choose_dump() {
 }
 
 client() {
-    mariadb --defaults-file="$CLIENT_CNF" "$@"
+    "${CLIENT[@]}" "$@"
 }
 
 loans_present() {
@@ -306,7 +525,7 @@ ensure_loaded() {
 # commands
 
 with_lock() {
-    take_lock "$MY/.lock" 900 || die "another dev/mysql.sh holds $MY/.lock"
+    take_lock "$STATE/.lock" 900 || die "another dev/mysql.sh holds $STATE/.lock"
 }
 
 parse_dump_arg() {
@@ -325,7 +544,7 @@ EXTERNAL=0
 cmd_up() {
     parse_dump_arg "$@"
     with_lock
-    install_packages
+    "$INSTALL"
     write_config
     start_server
     setup_users
@@ -351,18 +570,19 @@ cmd_run() {
     cmd_up "$@"
     local pid bind="${LENDER_MYSQL_BIND:-0.0.0.0}"
     pid="$(server_pid)" || die "the server that \`up\` started is gone"
-    mariadb-admin --defaults-file="$CLIENT_CNF" shutdown >/dev/null 2>&1 || true
+    "${ADMIN[@]}" shutdown >/dev/null 2>&1 || true
     stop_pid "$pid"
     say "serving on $bind:$PORT"
-    exec mariadbd --defaults-file="$CNF" --bind-address="$bind" --log-error=/dev/stderr 9>&-
+    exec "${DAEMON[@]}" --bind-address="$bind" --log-error=/dev/stderr 9>&-
 }
 
 cmd_down() {
     with_lock
     local pid
     if pid="$(server_pid)"; then
-        say "stopping mariadbd $pid"
-        mariadb-admin --defaults-file="$CLIENT_CNF" shutdown >/dev/null 2>&1 || true
+        say "stopping $DAEMON_NAME $pid ($FLAVOUR)"
+        # a clean shutdown; SIGTERM (the same for mysqld/mariadbd) and SIGKILL after 60 s
+        "${ADMIN[@]}" --connect-timeout=5 shutdown >/dev/null 2>&1 || true
         stop_pid "$pid"
         say "stopped"
     else
@@ -375,11 +595,16 @@ cmd_down() {
     fi
 }
 
+cmd_restart() {
+    cmd_down
+    cmd_up "$@"
+}
+
 cmd_status() {
     local pid
     write_config
     if pid="$(server_pid)" && ping; then
-        echo "running: pid $pid, 127.0.0.1:$PORT, data $DATADIR"
+        echo "running: $DAEMON_NAME ($FLAVOUR) pid $pid, 127.0.0.1:$PORT, data $DATADIR"
     elif client -e "SELECT 1" >/dev/null 2>&1; then
         echo "running: a server not started from this checkout answers on 127.0.0.1:$PORT"
     else
@@ -401,6 +626,7 @@ cmd_sql() {
 }
 
 cmd_env() {
+    echo "export LENDER_MYSQL_FLAVOUR=$FLAVOUR"
     echo "export LENDER_MYSQL_URL=mysql://root:$PASS@127.0.0.1:$PORT/$DB"
     echo "export LENDER_MYSQL_HOST=127.0.0.1"
     echo "export LENDER_MYSQL_PORT=$PORT"
@@ -408,21 +634,30 @@ cmd_env() {
     echo "export LENDER_MYSQL_PASSWORD=$PASS"
     echo "export LENDER_MYSQL_DATABASE=$DB"
     echo "export LENDER_MYSQL_SOCKET=$SOCK"
+    # the directory the flavour's client runs in (chroot), / for mariadb
+    echo "export LENDER_MYSQL_FSROOT=$FSROOT"
 }
 
 main() {
     local cmd="${1:-}"
     [ $# -gt 0 ] && shift
+    set_flavour
+    case "$cmd" in
+        env | help | -h | "") ;;
+        *) [ "$FLAVOUR" = mariadb ] || [ "$(id -u)" = 0 ] \
+               || die "LENDER_MYSQL_FLAVOUR=$FLAVOUR needs root (debootstrap, chroot, unshare)" ;;
+    esac
     case "$cmd" in
         up) cmd_up "$@" ;;
         down) cmd_down ;;
+        restart) cmd_restart "$@" ;;
         status) cmd_status ;;
         load) cmd_load "$@" ;;
         sql) cmd_sql "$@" ;;
         env) cmd_env ;;
         run) cmd_run "$@" ;;
         *)
-            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
             [ -z "$cmd" ] || [ "$cmd" = help ] || [ "$cmd" = -h ] || exit 2
             ;;
     esac

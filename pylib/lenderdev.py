@@ -150,8 +150,24 @@ def hdfs_user():
     return setting("LENDER_HDFS_USER")
 
 
+MYSQL_FLAVOURS = ("mariadb", "mysql")
+
+
+def mysql_flavour():
+    """Which server dev/mysql.sh runs: "mariadb" (the default) or "mysql" (Oracle MySQL from a
+    Debian sid root), from LENDER_MYSQL_FLAVOUR or else what `dev/mysql.sh env` prints."""
+    try:
+        flavour = setting("LENDER_MYSQL_FLAVOUR") or "mariadb"
+    except KeyError:  # a dev/mysql.sh from before the flavours
+        flavour = "mariadb"
+    if flavour not in MYSQL_FLAVOURS:
+        raise ValueError(f"LENDER_MYSQL_FLAVOUR={flavour!r}: must be one of {', '.join(MYSQL_FLAVOURS)}")
+    return flavour
+
+
 def mysql():
-    """MariaDB connection settings: host, port, user, password, database, socket."""
+    """MySQL (MariaDB or Oracle MySQL) connection settings: host, port, user, password, database,
+    socket."""
     keys = ("host", "port", "user", "password", "database", "socket")
     return {k: setting(f"LENDER_MYSQL_{k.upper()}") for k in keys}
 
@@ -174,9 +190,27 @@ def mariadb_cmd(*args):
             f"--password={m['password']}", f"--database={m['database']}", "--connect-timeout=10", *args]
 
 
+def mysql_client_cmd(*args):
+    """The flavour's own client over TCP, no option files read: mariadb_cmd() for MariaDB; for
+    Oracle MySQL the sid root's `mysql` by chroot (it speaks caching_sha2_password), or the
+    host's `mariadb` when that root is absent (a server not started by dev/mysql.sh)."""
+    if mysql_flavour() == "mariadb":
+        return mariadb_cmd(*args)
+    try:
+        fsroot = setting("LENDER_MYSQL_FSROOT")
+    except KeyError:
+        fsroot = ""
+    if not fsroot or not (Path(fsroot) / "usr" / "bin" / "mysql").exists():
+        return mariadb_cmd(*args)
+    m = mysql()
+    return ["chroot", fsroot, "mysql", "--no-defaults", f"--host={m['host']}", f"--port={m['port']}",
+            f"--user={m['user']}", f"--password={m['password']}", f"--database={m['database']}",
+            "--connect-timeout=10", *args]
+
+
 def sql(query, timeout=1800):
-    """Rows of a query run by MariaDB's own client (the oracle), as lists of strings."""
-    out = run(mariadb_cmd("-N", "-B", "-e", query), timeout=timeout).stdout
+    """Rows of a query run by the server's own client (the oracle), as lists of strings."""
+    out = run(mysql_client_cmd("-N", "-B", "-e", query), timeout=timeout).stdout
     return [line.split("\t") for line in out.splitlines() if line]
 
 
