@@ -315,6 +315,19 @@ def down_and_check(before):
 # ------------------------------------------------------------------------------ the course's container set
 
 
+@pytest.mark.parametrize("name", ["Dockerfile.hdfs", "Dockerfile.namenode", "Dockerfile.datanode",
+                                  "Dockerfile.mysql"])
+def test_course_set_dockerfile_lint_clean(name):
+    """hadolint, as tests/test_docker_static.py runs it on the root Dockerfiles (no containers)."""
+    import shutil
+    import subprocess
+    hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint is not on PATH: run `bash dev/bootstrap.sh`"
+    proc = subprocess.run([hadolint, "--config", str(ROOT / ".hadolint.yaml"), "--no-color",
+                           str(deploy.COURSE / name)], capture_output=True, text=True)
+    assert proc.returncode == 0 and not proc.stdout.strip(), f"hadolint {name}:\n{proc.stdout}{proc.stderr}"
+
+
 @pytest.fixture(scope="module")
 def course_system():
     """The course's container set (tests/containers/course/) with our p4-server built FROM its
