@@ -224,7 +224,8 @@ async fn partitions(config: Config, json: bool) -> Result<(), String> {
                 config.db_path.display()
             );
             let store = open_store_file(&config).await?;
-            let webhdfs = WebHdfs::new(&config.webhdfs_url).map_err(|e| e.to_string())?;
+            let webhdfs =
+                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
             partitions_view::report(&store, &webhdfs, &[])
                 .await
                 .map_err(|e| e.to_string())?
@@ -250,7 +251,8 @@ async fn health(config: Config, json: bool) -> Result<(), String> {
                 config.listen
             );
             let store = open_store_file(&config).await?;
-            let webhdfs = WebHdfs::new(&config.webhdfs_url).map_err(|e| e.to_string())?;
+            let webhdfs =
+                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
             let mysql =
                 MySql::new(&config.mysql_url, config.mysql_wait).map_err(|e| e.to_string())?;
             health_view::report(&store, &webhdfs, &mysql, &config.db_path, &[]).await

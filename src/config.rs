@@ -14,6 +14,9 @@ pub const TMP_DIR: &str = "/.lender-tmp";
 pub const EXPORT_REPLICATION: u32 = 2;
 pub const PARTITION_REPLICATION: u32 = 1;
 pub const BLOCK_SIZE: u64 = 1024 * 1024;
+/// The HDFS user every request names when `LENDER_HDFS_USER` is unset. Stock Hadoop runs a
+/// request that names no user as `dr.who`, which may not write under `/` (owned by root).
+pub const DEFAULT_HDFS_USER: &str = "root";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,6 +30,10 @@ pub struct Config {
     pub hdfs_url: String,
     /// NameNode HTTP base, `http://host:9870`
     pub webhdfs_url: String,
+    /// The user every HDFS request (hdfs-native RPC and WebHDFS `user.name`) runs as. The
+    /// course's NameNode runs as root, which makes root HDFS's superuser, so root may write
+    /// anywhere with permissions on; files we create are owned by this user.
+    pub hdfs_user: String,
     /// Connect/read timeout towards one DataNode; bounds how long a dead node can stall us.
     pub datanode_timeout: Duration,
     /// redb file holding the queue, the job history and the partition table.
@@ -48,6 +55,7 @@ impl Config {
             mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)?),
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
+            hdfs_user: env_or("LENDER_HDFS_USER", DEFAULT_HDFS_USER),
             datanode_timeout: Duration::from_millis(env_num("LENDER_DATANODE_TIMEOUT_MS", 1500)?),
             db_path: db_path.clone(),
             spool_dir: match std::env::var("LENDER_SPOOL_DIR") {

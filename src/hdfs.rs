@@ -41,10 +41,14 @@ pub struct Written {
 }
 
 impl Hdfs {
+    /// Connects as `config.hdfs_user`, the user WebHDFS requests name too: left alone,
+    /// hdfs-native would run as `HADOOP_USER_NAME` or the process's login user, and files
+    /// one path writes could then be unreadable or unremovable by the other.
     pub fn connect(config: &Config) -> Result<Self> {
         let timeout_ms = config.datanode_timeout.as_millis().to_string();
         let client = ClientBuilder::new()
             .with_url(config.hdfs_url.as_str())
+            .with_user(config.hdfs_user.as_str())
             .with_config([
                 // hdfs-native waits 60 s per replica by default; a dead node must cost far less.
                 ("dfs.client.socket-timeout", timeout_ms.as_str()),
@@ -53,7 +57,12 @@ impl Hdfs {
                 ("ipc.client.connect.timeout", "3000"),
             ])
             .build()
-            .map_err(|e| Error::hdfs(format!("connecting to {}", config.hdfs_url), e))?;
+            .map_err(|e| {
+                Error::hdfs(
+                    format!("connecting to {} as {}", config.hdfs_url, config.hdfs_user),
+                    e,
+                )
+            })?;
         Ok(Hdfs {
             client: Arc::new(client),
         })

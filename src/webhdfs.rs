@@ -17,6 +17,9 @@ pub struct WebHdfs {
     /// For CREATE: we follow the NameNode's redirect ourselves, to see which DataNode it chose.
     no_redirect: reqwest::Client,
     base: Url,
+    /// Sent as `user.name` on every request: with no user, stock Hadoop runs the request as
+    /// `dr.who`, which permissions keep from writing anywhere we write.
+    user: String,
 }
 
 /// Where the NameNode sent a CREATE: the DataNode that will write the file.
@@ -72,11 +75,18 @@ struct RemoteException {
 }
 
 impl WebHdfs {
-    pub fn new(base: &str) -> Result<Self> {
+    /// A client for the NameNode at `base` whose requests run as HDFS user `user`.
+    pub fn new(base: &str, user: &str) -> Result<Self> {
         let base = Url::parse(base).map_err(|e| Error::WebHdfs {
             context: format!("NameNode address {base}"),
             message: e.to_string(),
         })?;
+        if user.trim().is_empty() {
+            return Err(Error::WebHdfs {
+                context: format!("NameNode address {base}"),
+                message: "the HDFS user name is empty".into(),
+            });
+        }
         let build = |redirects| {
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(2))
@@ -92,6 +102,7 @@ impl WebHdfs {
             http: build(reqwest::redirect::Policy::default())?,
             no_redirect: build(reqwest::redirect::Policy::none())?,
             base,
+            user: user.to_owned(),
         })
     }
 
@@ -179,11 +190,7 @@ impl WebHdfs {
         block_size: u64,
         exclude: &[String],
     ) -> Result<CreateTarget> {
-        let mut url = self.op_url(path, "CREATE")?;
-        url.query_pairs_mut()
-            .append_pair("overwrite", "true")
-            .append_pair("replication", &replication.to_string())
-            .append_pair("blocksize", &block_size.to_string());
+        let mut url = self.create_url(path, replication, block_size)?;
         if !exclude.is_empty() {
             let addresses = self.transfer_addresses().await.unwrap_or_default();
             let excluded: Vec<&str> = exclude
@@ -342,6 +349,18 @@ impl WebHdfs {
         Ok(addresses)
     }
 
+    /// The NameNode URL of a `CREATE` that overwrites `path` with the given replication and
+    /// block size (the DataNode exclusion, which needs the NameNode's view, is added later).
+    fn create_url(&self, path: &str, replication: u32, block_size: u64) -> Result<Url> {
+        let mut url = self.op_url(path, "CREATE")?;
+        url.query_pairs_mut()
+            .append_pair("overwrite", "true")
+            .append_pair("replication", &replication.to_string())
+            .append_pair("blocksize", &block_size.to_string());
+        Ok(url)
+    }
+
+    /// The URL of WebHDFS operation `op` on `path`, naming our user (every request must).
     fn op_url(&self, path: &str, op: &str) -> Result<Url> {
         let mut url = self.base.clone();
         {
@@ -354,7 +373,9 @@ impl WebHdfs {
                 segments.push(segment);
             }
         }
-        url.query_pairs_mut().append_pair("op", op);
+        url.query_pairs_mut()
+            .append_pair("op", op)
+            .append_pair("user.name", &self.user);
         Ok(url)
     }
 }
@@ -554,11 +575,55 @@ mod tests {
 
     #[test]
     fn builds_encoded_urls() {
-        let w = WebHdfs::new("http://boss:9870").unwrap();
+        let w = WebHdfs::new("http://boss:9870", "root").unwrap();
         let url = w.op_url("/dir/a b.parquet", "GETFILESTATUS").unwrap();
         assert_eq!(
             url.as_str(),
-            "http://boss:9870/webhdfs/v1/dir/a%20b.parquet?op=GETFILESTATUS"
+            "http://boss:9870/webhdfs/v1/dir/a%20b.parquet?op=GETFILESTATUS&user.name=root"
         );
+    }
+
+    fn query(url: &Url) -> BTreeMap<String, String> {
+        url.query_pairs().into_owned().collect()
+    }
+
+    #[test]
+    fn create_url_names_user_and_every_write_setting() {
+        let w = WebHdfs::new("http://boss:9870", "alice").unwrap();
+        let url = w
+            .create_url("/.lender-tmp/x.parquet", 2, 1024 * 1024)
+            .unwrap();
+        assert_eq!(url.path(), "/webhdfs/v1/.lender-tmp/x.parquet");
+        let expected: BTreeMap<String, String> = [
+            ("op", "CREATE"),
+            ("user.name", "alice"),
+            ("overwrite", "true"),
+            ("replication", "2"),
+            ("blocksize", "1048576"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(query(&url), expected);
+    }
+
+    #[test]
+    fn every_op_url_carries_the_user() {
+        let w = WebHdfs::new("http://boss:9870", "root").unwrap();
+        for op in ["GETFILEBLOCKLOCATIONS", "GETFILESTATUS", "CREATE", "DELETE"] {
+            let url = w.op_url("/hdma-wi-2021.parquet", op).unwrap();
+            let q = query(&url);
+            assert_eq!(
+                q.get("user.name").map(String::as_str),
+                Some("root"),
+                "{url}"
+            );
+            assert_eq!(q.get("op").map(String::as_str), Some(op), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_empty_user_is_refused() {
+        assert!(WebHdfs::new("http://boss:9870", " ").is_err());
     }
 }

@@ -108,7 +108,7 @@ impl Jobs {
         let queues = queue::Queues::new(&store)?;
         let jobs = Arc::new(Jobs {
             hdfs: Hdfs::connect(&config)?,
-            webhdfs: WebHdfs::new(&config.webhdfs_url)?,
+            webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?,
             mysql: MySql::new(&config.mysql_url, config.mysql_wait)?,
             health: health::NodeHealth::default(),
             export_progress: std::sync::Mutex::new(None),
