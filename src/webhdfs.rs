@@ -11,6 +11,11 @@ use crate::error::{Error, Result};
 /// Longest path we accept; HDFS itself limits a path to 8000 bytes.
 const MAX_PATH_LEN: usize = 4096;
 
+/// Longest a DataNode may take to write a county file through [`WebHdfs::create`] while it
+/// keeps answering our probes; far above a healthy stock cluster's seconds, far below the
+/// NameNode's 90 s to declare a node dead.
+pub const CREATE_LIMIT: Duration = Duration::from_secs(30);
+
 #[derive(Clone)]
 pub struct WebHdfs {
     http: reqwest::Client,
@@ -28,6 +33,70 @@ pub struct CreateTarget {
     pub host: String,
     url: Url,
     path: String,
+}
+
+impl CreateTarget {
+    /// "host:port" of the DataNode's HTTP server that receives the file, for probing it.
+    fn probe_addr(&self) -> Option<String> {
+        let host = self.url.host_str()?;
+        let port = self.url.port_or_known_default()?;
+        Some(format!("{host}:{port}"))
+    }
+}
+
+/// A DataNode that did not accept a TCP connection, and how it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    pub host: String,
+    /// What happened, for error texts ("10.0.0.1:9866 did not answer within 1500 ms").
+    pub reason: String,
+    /// The connection timed out: the host drops packets (cut off from the network), as
+    /// opposed to refusing them (the process is gone but the host answers). A silent node
+    /// stalls whoever writes to it until their own timeout; a refusing one fails them fast.
+    pub silent: bool,
+}
+
+/// Opens (and drops) a TCP connection to DataNode `host` at `addr`; `None` when it is
+/// accepted within `timeout`. A connection, not a request: a DataNode busy writing may keep
+/// a request waiting, but its kernel still accepts connections as long as it runs.
+pub async fn probe_datanode(host: &str, addr: &str, timeout: Duration) -> Option<Unreachable> {
+    let unreachable = |reason: String, silent| {
+        Some(Unreachable {
+            host: host.to_owned(),
+            reason,
+            silent,
+        })
+    };
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => unreachable(format!("{addr} refused the connection ({e})"), false),
+        Err(_) => unreachable(
+            format!("{addr} did not answer within {} ms", timeout.as_millis()),
+            true,
+        ),
+    }
+}
+
+/// Resolves, with the error to report, once the DataNode receiving `target` stops
+/// accepting connections; probes it every `every`. Never resolves while it answers.
+async fn watch_datanode(target: &CreateTarget, every: Duration) -> Error {
+    let Some(addr) = target.probe_addr() else {
+        // Nothing to probe (a redirect without a port we can tell): CREATE_LIMIT bounds it.
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        if let Some(lost) = probe_datanode(&target.host, &addr, every).await {
+            tracing::warn!(host = %lost.host, reason = %lost.reason, path = %target.path, "DataNode stopped answering during CREATE");
+            return Error::DataNode {
+                host: lost.host,
+                message: format!(
+                    "CREATE {}: stopped answering while writing the file: {}",
+                    target.path, lost.reason
+                ),
+            };
+        }
+    }
 }
 
 /// One block and the DataNode hosts holding a replica.
@@ -233,9 +302,15 @@ impl WebHdfs {
     }
 
     /// Creates `path` holding `data` (a small file, sent in one request) through a DataNode
-    /// chosen as in [`WebHdfs::create_target`]. A DataNode that does not answer within
-    /// `connect_timeout` fails with [`Error::DataNode`] naming it, so the caller can exclude
-    /// it next time. Returns the DataNode's host.
+    /// chosen as in [`WebHdfs::create_target`]. Returns the DataNode's host.
+    ///
+    /// The write has no fixed deadline shorter than [`CREATE_LIMIT`]: a healthy DataNode of
+    /// a stock cluster may take seconds to close a file (its pipeline, its disk), and a
+    /// fixed 1.5 s failed such writes. Instead the DataNode is probed by a TCP connection
+    /// every `probe_every` while it writes; when it stops accepting connections (killed or
+    /// cut off), the write fails at once with [`Error::DataNode`] naming it, so the caller
+    /// can exclude it next time. A DataNode that still answers but does not finish within
+    /// [`CREATE_LIMIT`] fails the same way.
     pub async fn create(
         &self,
         path: &str,
@@ -243,18 +318,24 @@ impl WebHdfs {
         replication: u32,
         block_size: u64,
         exclude: &[String],
-        connect_timeout: Duration,
+        probe_every: Duration,
     ) -> Result<String> {
         let target = self
             .create_target(path, replication, block_size, exclude)
             .await?;
-        match tokio::time::timeout(connect_timeout, self.send(&target, data.into())).await {
+        let watched = async {
+            tokio::select! {
+                sent = self.send(&target, data.into()) => sent,
+                lost = watch_datanode(&target, probe_every) => Err(lost),
+            }
+        };
+        match tokio::time::timeout(CREATE_LIMIT, watched).await {
             Ok(result) => result.map(|()| target.host),
             Err(_) => Err(Error::DataNode {
                 host: target.host,
                 message: format!(
-                    "CREATE {path}: no answer within {} ms",
-                    connect_timeout.as_millis()
+                    "CREATE {path}: answers probes but did not finish the file within {} s",
+                    CREATE_LIMIT.as_secs()
                 ),
             }),
         }
@@ -304,7 +385,7 @@ impl WebHdfs {
     /// data transfer port within `timeout`, with what happened: a killed node refuses, a
     /// cut-off one stays silent. A connection, not a request: a live DataNode busy writing
     /// may leave an HTTP request waiting, but its kernel still accepts the connection.
-    pub async fn unreachable_datanodes(&self, timeout: Duration) -> Result<Vec<(String, String)>> {
+    pub async fn unreachable_datanodes(&self, timeout: Duration) -> Result<Vec<Unreachable>> {
         let mut nodes = Vec::new();
         for bean in self.namenode_info().await? {
             let live: BTreeMap<String, NodeInfo> =
@@ -315,16 +396,9 @@ impl WebHdfs {
                 }
             }
         }
-        let probes = nodes.into_iter().map(|(host, addr)| async move {
-            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(&addr)).await {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some((host, format!("{addr} refused the connection ({e})"))),
-                Err(_) => Some((
-                    host,
-                    format!("{addr} did not answer within {} ms", timeout.as_millis()),
-                )),
-            }
-        });
+        let probes = nodes
+            .iter()
+            .map(|(host, addr)| probe_datanode(host, addr, timeout));
         Ok(futures::future::join_all(probes)
             .await
             .into_iter()
@@ -620,6 +694,37 @@ mod tests {
             );
             assert_eq!(q.get("op").map(String::as_str), Some(op), "{url}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_probe_tells_a_refusing_node_from_an_answering_one() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap().to_string();
+        assert_eq!(
+            probe_datanode("dn1", &open, Duration::from_secs(1)).await,
+            None
+        );
+        drop(listener);
+        let refused = probe_datanode("dn1", &open, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(!refused.silent && refused.host == "dn1", "{refused:?}");
+        assert!(refused.reason.contains("refused"), "{refused:?}");
+    }
+
+    #[test]
+    fn a_create_target_is_probed_at_its_http_port() {
+        let target = |url: &str| CreateTarget {
+            host: "dn1".into(),
+            url: Url::parse(url).unwrap(),
+            path: "/x".into(),
+        };
+        let at = |url| target(url).probe_addr();
+        assert_eq!(
+            at("http://10.0.0.1:9864/webhdfs/v1/x?op=CREATE").as_deref(),
+            Some("10.0.0.1:9864")
+        );
+        assert_eq!(at("http://dn1/webhdfs/v1/x").as_deref(), Some("dn1:80"));
     }
 
     #[test]

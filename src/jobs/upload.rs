@@ -181,11 +181,11 @@ impl Jobs {
         if down.is_empty() {
             return None;
         }
-        for (host, _) in &down {
-            self.health.suspect(host);
+        for node in &down {
+            self.health.suspect(&node.host);
         }
-        let hosts: Vec<&str> = down.iter().map(|(h, _)| h.as_str()).collect();
-        let reasons: Vec<&str> = down.iter().map(|(_, why)| why.as_str()).collect();
+        let hosts: Vec<&str> = down.iter().map(|n| n.host.as_str()).collect();
+        let reasons: Vec<&str> = down.iter().map(|n| n.reason.as_str()).collect();
         Some(Error::DataNode {
             host: hosts.join(", "),
             message: format!("{} ({symptom})", reasons.join("; ")),

@@ -37,9 +37,11 @@ impl Jobs {
             encode_ms = encoding.elapsed().as_millis() as u64,
             "county file encoded"
         );
-        let tmp = temp_path(path, &format!("{job_id}-{attempt}"));
         let mut last_error = None;
         for try_number in 1..=WRITE_TRIES {
+            // Each try its own name: a failed try's file may still be open on a DataNode that
+            // went silent, and must not be overwritten or renamed by the next one.
+            let tmp = try_temp_path(path, job_id, attempt, try_number);
             let avoid = self.health.avoid(&self.webhdfs).await;
             let created = self
                 .webhdfs
@@ -52,34 +54,45 @@ impl Jobs {
                     self.config.datanode_timeout,
                 )
                 .await;
-            match created {
-                Ok(host) => {
-                    self.hdfs.rename_into_place(&tmp, path).await?;
-                    return Ok((data.len() as u64, host));
-                }
-                Err(Error::DataNode { host, message }) => {
+            let error = match created {
+                Ok(host) => match self.hdfs.rename_into_place(&tmp, path).await {
+                    Ok(()) => return Ok((data.len() as u64, host)),
+                    Err(e) => {
+                        self.hdfs.remove_quietly(&tmp).await;
+                        return Err(e);
+                    }
+                },
+                Err(e) => e,
+            };
+            self.hdfs.remove_quietly(&tmp).await;
+            match error {
+                Error::DataNode { host, message } => {
                     self.health.suspect(&host);
                     tracing::warn!(path, try_number, %host, %message, "DataNode failed the write; trying another");
                     last_error = Some(Error::DataNode { host, message });
                 }
-                Err(e) if !avoid.is_empty() => {
+                e if !avoid.is_empty() => {
                     // The NameNode refuses when we exclude every node it has: our suspicions
                     // are stale (a node came back). Forget them and let the NameNode choose.
                     tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
                     self.health.forgive_all();
                     last_error = Some(e);
                 }
-                Err(e) if e.is_retryable() => {
+                e if e.is_retryable() => {
                     tracing::warn!(path, try_number, error = %e, "writing the county file failed; trying again");
                     last_error = Some(e);
                     tokio::time::sleep(Duration::from_millis(100 * u64::from(try_number))).await;
                 }
-                Err(e) => return Err(e),
+                e => return Err(e),
             }
         }
-        self.hdfs.remove_quietly(&tmp).await;
         Err(last_error.unwrap_or_else(|| Error::Queue(format!("writing {path}: no tries left"))))
     }
+}
+
+/// The temporary name of one try of one attempt at writing `path`.
+fn try_temp_path(path: &str, job_id: &str, attempt: u32, try_number: u32) -> String {
+    temp_path(path, &format!("{job_id}-{attempt}-{try_number}"))
 }
 
 /// A county file is small (well under a block): encode it in memory, send it in one go.
@@ -93,4 +106,22 @@ fn encode_parquet(schema: SchemaRef, batches: &[RecordBatch], path: &str) -> Res
         writer.write(batch).map_err(perr)?;
     }
     Ok(Bytes::from(writer.into_inner().map_err(perr)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::try_temp_path;
+
+    #[test]
+    fn every_try_writes_under_its_own_temporary_name() {
+        let path = "/partitions/55001.parquet";
+        let names: std::collections::HashSet<String> = (1..=2)
+            .flat_map(|attempt| (1..=3).map(move |t| try_temp_path(path, "job", attempt, t)))
+            .collect();
+        assert_eq!(names.len(), 6);
+        assert_eq!(
+            try_temp_path(path, "job", 2, 3),
+            "/.lender-tmp/job-2-3-partitions-55001.parquet"
+        );
+    }
 }
