@@ -143,6 +143,23 @@ impl Hdfs {
         .map_err(|e| Error::hdfs(format!("renaming {tmp} to {path}"), e))
     }
 
+    /// Sets the replication of the (complete) file `path`. The NameNode records it at once
+    /// (the file's status reports it) and copies or drops replicas in the background.
+    pub async fn set_replication(&self, path: &str, replication: u32) -> Result<()> {
+        let what = || format!("setting replication {replication} on {path}");
+        let changed = namenode(what(), self.client.set_replication(path, replication))
+            .await?
+            .map_err(|e| Error::hdfs(what(), e))?;
+        if changed {
+            Ok(())
+        } else {
+            Err(Error::Unavailable(format!(
+                "{}: the NameNode has no such file",
+                what()
+            )))
+        }
+    }
+
     pub async fn remove_quietly(&self, path: &str) {
         if let Err(e) = self.client.delete(path, false).await {
             tracing::warn!(path, error = %e, "could not remove temporary file");

@@ -8,31 +8,70 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::webhdfs::WebHdfs;
+use crate::webhdfs::{Unreachable, WebHdfs};
 
 /// How long a host we failed to reach stays suspect without new evidence.
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
 /// How often we ask the NameNode, at most.
 const REFRESH_EVERY: Duration = Duration::from_secs(1);
 
+/// Why we distrust a host, and since when.
+#[derive(Debug, Clone, Copy)]
+struct Suspicion {
+    since: Instant,
+    /// Our last probe of it timed out (packets dropped), as opposed to being refused. A
+    /// silent node stalls any pipeline that includes it for the Java client's socket
+    /// timeout (60 s on stock settings) instead of failing it at once.
+    silent: bool,
+}
+
 #[derive(Default)]
 pub struct NodeHealth {
-    suspects: Mutex<HashMap<String, Instant>>,
+    suspects: Mutex<HashMap<String, Suspicion>>,
     namenode_view: Mutex<Option<(Instant, HashSet<String>)>>,
 }
 
 impl NodeHealth {
-    /// Remembers that `host` failed us.
+    /// Remembers that `host` failed us. Says nothing about how, so a node a probe found
+    /// silent stays silent (until its suspicion expires or a probe says otherwise).
     pub fn suspect(&self, host: &str) {
         tracing::warn!(host, "DataNode unreachable; avoiding it for a while");
-        lock(&self.suspects).insert(host.to_owned(), Instant::now());
+        let mut suspects = lock(&self.suspects);
+        let silent = fresh(&mut suspects)
+            .get(host)
+            .is_some_and(|known| known.silent);
+        suspects.insert(
+            host.to_owned(),
+            Suspicion {
+                since: Instant::now(),
+                silent,
+            },
+        );
+    }
+
+    /// Remembers what a probe found: `node` did not accept a connection, silently or not.
+    pub fn suspect_unreachable(&self, node: &Unreachable) {
+        tracing::warn!(host = %node.host, silent = node.silent, reason = %node.reason, "DataNode does not answer probes; avoiding it for a while");
+        lock(&self.suspects).insert(
+            node.host.clone(),
+            Suspicion {
+                since: Instant::now(),
+                silent: node.silent,
+            },
+        );
     }
 
     /// Hosts suspected now.
     pub fn suspects(&self) -> Vec<String> {
-        let mut suspects = lock(&self.suspects);
-        suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
-        suspects.keys().cloned().collect()
+        fresh(&mut lock(&self.suspects)).keys().cloned().collect()
+    }
+
+    /// Whether a host suspected now was found silent (cut off rather than killed): writes
+    /// must then keep it out of their pipelines, which only a replication of 1 guarantees.
+    pub fn any_silent(&self) -> bool {
+        fresh(&mut lock(&self.suspects))
+            .values()
+            .any(|suspicion| suspicion.silent)
     }
 
     /// Drops every suspicion (used when they contradict what the NameNode can do).
@@ -48,7 +87,7 @@ impl NodeHealth {
     ) -> Option<&'a String> {
         {
             let mut suspects = lock(&self.suspects);
-            suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
+            let suspects = fresh(&mut suspects);
             if let Some(host) = hosts.iter().find(|h| suspects.contains_key(*h)) {
                 return Some(host);
             }
@@ -59,11 +98,7 @@ impl NodeHealth {
 
     /// Every host to keep away from: suspected by us or silent to the NameNode.
     pub async fn avoid(&self, webhdfs: &WebHdfs) -> Vec<String> {
-        let mut hosts: HashSet<String> = {
-            let mut suspects = lock(&self.suspects);
-            suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
-            suspects.keys().cloned().collect()
-        };
+        let mut hosts: HashSet<String> = self.suspects().into_iter().collect();
         hosts.extend(self.namenode_down(webhdfs).await);
         hosts.into_iter().collect()
     }
@@ -81,8 +116,71 @@ impl NodeHealth {
     }
 }
 
+/// Drops suspicions older than [`SUSPECT_FOR`]; what is left.
+fn fresh(suspects: &mut HashMap<String, Suspicion>) -> &mut HashMap<String, Suspicion> {
+    suspects.retain(|_, suspicion| suspicion.since.elapsed() < SUSPECT_FOR);
+    suspects
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unreachable(host: &str, silent: bool) -> Unreachable {
+        Unreachable {
+            host: host.into(),
+            reason: "a test".into(),
+            silent,
+        }
+    }
+
+    #[test]
+    fn a_silent_probe_makes_the_health_silent_and_a_refusal_does_not() {
+        let health = NodeHealth::default();
+        assert!(!health.any_silent());
+        health.suspect_unreachable(&unreachable("dn1", false));
+        health.suspect("dn2");
+        assert!(!health.any_silent());
+        health.suspect_unreachable(&unreachable("dn3", true));
+        assert!(health.any_silent());
+        let mut suspects = health.suspects();
+        suspects.sort();
+        assert_eq!(suspects, ["dn1", "dn2", "dn3"]);
+    }
+
+    #[test]
+    fn a_plain_suspicion_keeps_a_node_silent_and_a_probe_can_clear_it() {
+        let health = NodeHealth::default();
+        health.suspect_unreachable(&unreachable("dn1", true));
+        health.suspect("dn1");
+        assert!(health.any_silent());
+        health.suspect_unreachable(&unreachable("dn1", false));
+        assert!(!health.any_silent());
+    }
+
+    #[test]
+    fn silence_expires_with_the_suspicion_and_with_forgiveness() {
+        let health = NodeHealth::default();
+        health.suspect_unreachable(&unreachable("dn1", true));
+        health.forgive_all();
+        assert!(!health.any_silent());
+        let long_ago = Instant::now().checked_sub(SUSPECT_FOR + Duration::from_secs(1));
+        if let Some(since) = long_ago {
+            lock(&health.suspects).insert(
+                "dn1".into(),
+                Suspicion {
+                    since,
+                    silent: true,
+                },
+            );
+            assert!(!health.any_silent());
+            assert!(health.suspects().is_empty());
+        }
+    }
 }

@@ -7,13 +7,21 @@
 //! DataNode death cost the whole export. What we add on top: choosing the receiving
 //! DataNode away from nodes we distrust, a watchdog that notices a stalled write within
 //! about one DataNode timeout (not 60 s), and errors that name the DataNode that failed.
+//!
+//! A DataNode cut off from the network (silent, packets dropped) is worse than a killed
+//! one: on stock settings the NameNode keeps placing blocks on it for about 90 s, and the
+//! receiving DataNode's pipeline waits 60 s per block towards it, while a killed node
+//! refuses at once and is dropped from the pipeline. So while a node is known silent the
+//! file is sent with replication 1 (the receiving DataNode writes alone, no pipeline can
+//! reach the silent node), then raised to its replication once complete; the NameNode
+//! copies its blocks in the background.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use super::Jobs;
+use super::{Jobs, health::NodeHealth};
 use crate::{
     config::{BLOCK_SIZE, EXPORT_REPLICATION},
     error::{Error, Result},
@@ -22,9 +30,18 @@ use crate::{
     webhdfs::CreateTarget,
 };
 
-/// Sends of the whole file before the attempt fails. Each costs about one DataNode timeout
-/// at most, and the NameNode stops handing out a silent node once it is stale (10 s).
+/// Sends of the whole file before the attempt fails. A failed send costs a few DataNode
+/// timeouts at most; the next one avoids the nodes that failed, and keeps a silent node out
+/// of its pipeline by going alone (stock NameNodes keep placing blocks on a stale node).
 const UPLOAD_TRIES: u32 = 8;
+
+/// The replication an upload uses while a DataNode is known silent: the receiving DataNode
+/// writes alone.
+const SOLO_REPLICATION: u32 = 1;
+
+/// Tries at raising a complete file's replication (a NameNode call) before its upload
+/// counts as failed; sending the file again costs far more than a short wait.
+const RAISE_TRIES: u32 = 4;
 
 /// How long an upload may stall while every DataNode answers our probes (a busy machine, a
 /// long garbage collection) before we send the file again anyway.
@@ -43,10 +60,11 @@ impl Jobs {
         for try_number in 1..=UPLOAD_TRIES {
             let tmp = temp_path(path, &format!("{tag}-{try_number}"));
             let avoid = self.health.avoid(&self.webhdfs).await;
+            let replication = upload_replication(&self.health);
             let started = Instant::now();
-            let error = match self.upload_once(spool, &tmp, &avoid).await {
+            let error = match self.upload_once(spool, &tmp, &avoid, replication).await {
                 Ok(host) => {
-                    tracing::info!(path, tmp, %host, try_number, ms = started.elapsed().as_millis() as u64, "upload complete");
+                    tracing::info!(path, tmp, %host, try_number, replication, ms = started.elapsed().as_millis() as u64, "upload complete");
                     return Ok(tmp);
                 }
                 Err(error) => error,
@@ -73,20 +91,61 @@ impl Jobs {
             .unwrap_or_else(|| Error::Unavailable(format!("uploading {path}: no tries left"))))
     }
 
-    async fn upload_once(&self, spool: &Spool, tmp: &str, avoid: &[String]) -> Result<String> {
+    /// Sends the spool once, to `tmp` with `replication`, through a DataNode not in
+    /// `avoid`; a file sent with less than [`EXPORT_REPLICATION`] is raised to it once
+    /// complete. Returns the receiving DataNode's host.
+    async fn upload_once(
+        &self,
+        spool: &Spool,
+        tmp: &str,
+        avoid: &[String],
+        replication: u32,
+    ) -> Result<String> {
         let target = self
             .webhdfs
-            .create_target(tmp, EXPORT_REPLICATION, BLOCK_SIZE, avoid)
+            .create_target(tmp, replication, BLOCK_SIZE, avoid)
             .await?;
         let progress = Arc::new(Progress::default());
         let body = reqwest::Body::wrap_stream(spool.follow(progress.clone()).await?);
         tokio::select! {
             sent = self.webhdfs.send(&target, body) => match sent {
-                Ok(()) => Ok(target.host),
+                Ok(()) => Ok(()),
                 Err(e) => Err(self.blame_datanodes(e).await),
             },
-            stalled = self.watch_upload(spool, &progress, &target) => Err(stalled),
+            stalled = self.watch_upload(spool, &progress, &target, replication) => Err(stalled),
+        }?;
+        if replication < EXPORT_REPLICATION {
+            self.raise_replication(tmp).await?;
         }
+        Ok(target.host)
+    }
+
+    /// Raises the complete file `tmp` to [`EXPORT_REPLICATION`]: its status reports it at
+    /// once, and the NameNode copies the blocks to nodes of its choosing in the background
+    /// (nobody waits on a silent node for it). A few tries with backoff.
+    async fn raise_replication(&self, tmp: &str) -> Result<()> {
+        let mut backoff = Duration::from_millis(200);
+        for try_number in 1..=RAISE_TRIES {
+            match self.hdfs.set_replication(tmp, EXPORT_REPLICATION).await {
+                Ok(()) => {
+                    tracing::info!(
+                        tmp,
+                        replication = EXPORT_REPLICATION,
+                        "replication raised; the NameNode copies the blocks"
+                    );
+                    return Ok(());
+                }
+                Err(e) if e.is_retryable() && try_number < RAISE_TRIES => {
+                    tracing::warn!(tmp, try_number, error = %e, "raising the replication failed; trying again");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "raising the replication of {tmp}: no tries left"
+        )))
     }
 
     /// Resolves, with the error to report, once the upload stalls: bytes are ready but the
@@ -100,6 +159,7 @@ impl Jobs {
         spool: &Spool,
         progress: &Progress,
         target: &CreateTarget,
+        replication: u32,
     ) -> Error {
         let stall = self.config.datanode_timeout.max(Duration::from_millis(500));
         let mut pending_since: Option<Instant> = None;
@@ -135,9 +195,11 @@ impl Jobs {
             let give_up = match &blamed {
                 // The receiving DataNode is gone: nobody will finish this upload.
                 Some(b) if b.names(&target.host) => true,
-                // Another node is gone, probably in the pipeline: the receiving node's client
-                // needs 12 s to drop it (2 s socket timeout + 5 s per node); a new upload's
-                // client drops it at its first connection (2 s).
+                // Another node is silent and may be in this upload's pipeline, where the
+                // receiving node's client waits 60 s per block on it: send again alone.
+                Some(_) if replication > SOLO_REPLICATION && self.health.any_silent() => true,
+                // Another node refuses, probably in the pipeline: the receiving node's client
+                // drops it and goes on; give it a moment before sending again.
                 Some(_) => idle >= stall * 3,
                 None => idle >= PATIENCE,
             };
@@ -182,7 +244,7 @@ impl Jobs {
             return None;
         }
         for node in &down {
-            self.health.suspect(&node.host);
+            self.health.suspect_unreachable(node);
         }
         let hosts: Vec<&str> = down.iter().map(|n| n.host.as_str()).collect();
         let reasons: Vec<&str> = down.iter().map(|n| n.reason.as_str()).collect();
@@ -190,5 +252,44 @@ impl Jobs {
             host: hosts.join(", "),
             message: format!("{} ({symptom})", reasons.join("; ")),
         })
+    }
+}
+
+/// The replication to send the export with now: [`SOLO_REPLICATION`] while a DataNode is
+/// known silent, so that no pipeline can include it (the receiving DataNode would forward
+/// to it and wait 60 s per block, and the NameNode keeps choosing it for about 90 s);
+/// otherwise [`EXPORT_REPLICATION`], since a killed node refuses at once and the receiving
+/// DataNode's client drops it from the pipeline.
+fn upload_replication(health: &NodeHealth) -> u32 {
+    if health.any_silent() {
+        SOLO_REPLICATION
+    } else {
+        EXPORT_REPLICATION
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhdfs::Unreachable;
+
+    fn unreachable(host: &str, silent: bool) -> Unreachable {
+        Unreachable {
+            host: host.into(),
+            reason: "a test".into(),
+            silent,
+        }
+    }
+
+    #[test]
+    fn a_silent_node_makes_the_upload_go_alone_and_a_killed_one_does_not() {
+        let health = NodeHealth::default();
+        assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
+        health.suspect_unreachable(&unreachable("dn1", false));
+        assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
+        health.suspect_unreachable(&unreachable("dn2", true));
+        assert_eq!(upload_replication(&health), SOLO_REPLICATION);
+        health.forgive_all();
+        assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
     }
 }
