@@ -247,9 +247,10 @@ install_sid_root() {
 # ---------------------------------------------------------------------------------------------
 # server
 
-server_config_mariadb() {
+# The server section's lines both flavours share: paths under MY_D, loopback, the port.
+server_config_common() {  # section name
     cat <<EOF
-[mariadbd]
+[$1]
 user=root
 datadir=$MY_D/data
 socket=$MY_D/mysqld.sock
@@ -257,6 +258,12 @@ pid-file=$MY_D/mysqld.pid
 log-error=$MY_D/mysqld.log
 port=$PORT
 bind-address=127.0.0.1
+EOF
+}
+
+server_config_mariadb() {
+    server_config_common mariadbd
+    cat <<EOF
 skip-name-resolve
 character-set-server=utf8mb4
 collation-server=utf8mb4_general_ci
@@ -274,15 +281,8 @@ EOF
 # Oracle MySQL keeps its defaults where clients see them (caching_sha2_password,
 # utf8mb4_0900_ai_ci); no binary log and relaxed flushing for a faster load.
 server_config_mysql() {
+    server_config_common mysqld
     cat <<EOF
-[mysqld]
-user=root
-datadir=$MY_D/data
-socket=$MY_D/mysqld.sock
-pid-file=$MY_D/mysqld.pid
-log-error=$MY_D/mysqld.log
-port=$PORT
-bind-address=127.0.0.1
 mysqlx=OFF
 secure-file-priv=""
 skip-name-resolve

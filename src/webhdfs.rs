@@ -56,6 +56,18 @@ pub struct Unreachable {
     pub silent: bool,
 }
 
+#[cfg(test)]
+impl Unreachable {
+    /// A probe's verdict for unit tests of what the server does with it.
+    pub fn for_test(host: &str, silent: bool) -> Self {
+        Unreachable {
+            host: host.into(),
+            reason: "a test".into(),
+            silent,
+        }
+    }
+}
+
 /// Opens (and drops) a TCP connection to DataNode `host` at `addr`; `None` when it is
 /// accepted within `timeout`. A connection, not a request: a DataNode busy writing may keep
 /// a request waiting, but its kernel still accepts connections as long as it runs.

@@ -132,22 +132,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    fn unreachable(host: &str, silent: bool) -> Unreachable {
-        Unreachable {
-            host: host.into(),
-            reason: "a test".into(),
-            silent,
-        }
-    }
-
     #[test]
     fn a_silent_probe_makes_the_health_silent_and_a_refusal_does_not() {
         let health = NodeHealth::default();
         assert!(!health.any_silent());
-        health.suspect_unreachable(&unreachable("dn1", false));
+        health.suspect_unreachable(&Unreachable::for_test("dn1", false));
         health.suspect("dn2");
         assert!(!health.any_silent());
-        health.suspect_unreachable(&unreachable("dn3", true));
+        health.suspect_unreachable(&Unreachable::for_test("dn3", true));
         assert!(health.any_silent());
         let mut suspects = health.suspects();
         suspects.sort();
@@ -157,17 +149,17 @@ mod tests {
     #[test]
     fn a_plain_suspicion_keeps_a_node_silent_and_a_probe_can_clear_it() {
         let health = NodeHealth::default();
-        health.suspect_unreachable(&unreachable("dn1", true));
+        health.suspect_unreachable(&Unreachable::for_test("dn1", true));
         health.suspect("dn1");
         assert!(health.any_silent());
-        health.suspect_unreachable(&unreachable("dn1", false));
+        health.suspect_unreachable(&Unreachable::for_test("dn1", false));
         assert!(!health.any_silent());
     }
 
     #[test]
     fn silence_expires_with_the_suspicion_and_with_forgiveness() {
         let health = NodeHealth::default();
-        health.suspect_unreachable(&unreachable("dn1", true));
+        health.suspect_unreachable(&Unreachable::for_test("dn1", true));
         health.forgive_all();
         assert!(!health.any_silent());
         let long_ago = Instant::now().checked_sub(SUSPECT_FOR + Duration::from_secs(1));

@@ -273,21 +273,13 @@ mod tests {
     use super::*;
     use crate::webhdfs::Unreachable;
 
-    fn unreachable(host: &str, silent: bool) -> Unreachable {
-        Unreachable {
-            host: host.into(),
-            reason: "a test".into(),
-            silent,
-        }
-    }
-
     #[test]
     fn a_silent_node_makes_the_upload_go_alone_and_a_killed_one_does_not() {
         let health = NodeHealth::default();
         assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
-        health.suspect_unreachable(&unreachable("dn1", false));
+        health.suspect_unreachable(&Unreachable::for_test("dn1", false));
         assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
-        health.suspect_unreachable(&unreachable("dn2", true));
+        health.suspect_unreachable(&Unreachable::for_test("dn2", true));
         assert_eq!(upload_replication(&health), SOLO_REPLICATION);
         health.forgive_all();
         assert_eq!(upload_replication(&health), EXPORT_REPLICATION);
