@@ -170,6 +170,15 @@ bench-ab-export bin_a bin_b rounds="3": dev-up
 bench-ab-create bin_a bin_b label_a="A" label_b="B": dev-up
     PYTHONPATH=.local/py python3 bench/ab_create.py {{bin_a}} {{bin_b}} --label-a "{{label_a}}" --label-b "{{label_b}}" --out bench/results/ab-create.json
 
+# Floor (a), DbToHdfs, create and reuse in each test set-up (tuned + MariaDB, course + MariaDB, course + Oracle MySQL): one table, bench/results/setups.json
+bench-setups: (bench-setup "fast" "mariadb") (bench-setup "course" "mariadb") (bench-setup "course" "mysql")
+
+# The bench-setups figures for one set-up (starts it, restarts the server with its flavour)
+bench-setup profile flavour: (dev-up profile flavour)
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH=.local/py python3 bench/setups.py
+
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
