@@ -275,7 +275,7 @@ start_nn() {  # profile format(auto|force|never)
   HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$(conf_dir "$profile")" HDFS_NAME_DIR="$RUN/nn" HDFS_FORMAT="$format" \
   HDFS_NN_HOST="$BRIDGE_IP" HDFS_NN_RPC_PORT=$NN_RPC_PORT HDFS_NN_HTTP_PORT=$NN_HTTP_PORT \
   HDFS_PROFILE="$profile" HDFS_HEAP="${LENDER_HDFS_NN_HEAP:-384m}" \
-    setsid "$START_NN" </dev/null >>"$LOGS/nn.log" 2>&1 9>&- &
+    daemonize "$LOGS/nn.log" "$START_NN"
   p=$!
   echo "$p" >"$PIDS/nn.pid"
   echo "$profile" >"$RUN/profile"
@@ -289,7 +289,7 @@ start_dn() {  # n profile
   HADOOP_CP="$LIB/*" HADOOP_CONF_DIR="$(conf_dir "$profile")" HDFS_DATA_DIR="$RUN/dn$n" \
   HDFS_NN_HOST="$BRIDGE_IP" HDFS_NN_RPC_PORT=$NN_RPC_PORT HDFS_DN_HOSTNAME="$(dn_ip "$n")" \
   HDFS_PROFILE="$profile" HDFS_HEAP="${LENDER_HDFS_DN_HEAP:-256m}" \
-    setsid ip netns exec "$(dn_ns "$n")" "$START_DN" </dev/null >>"$LOGS/dn$n.log" 2>&1 9>&- &
+    daemonize "$LOGS/dn$n.log" ip netns exec "$(dn_ns "$n")" "$START_DN"
   p=$!
   echo "$p" >"$PIDS/dn$n.pid"
   echo "$profile" >"$RUN/dn$n.profile"

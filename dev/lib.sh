@@ -41,3 +41,21 @@ take_lock() {
   exec 9>"$1"
   flock -w "$2" 9
 }
+
+# close_fds_above_2: closes every descriptor but stdin, stdout and stderr. Call it in the
+# subshell that is about to exec a daemon, so the daemon holds no pipe or lock of its caller
+# (a harness reading our output would otherwise wait for the daemon to exit).
+close_fds_above_2() {
+  local f fd
+  for f in /proc/"$BASHPID"/fd/*; do
+    fd="${f##*/}"
+    if [ "$fd" -gt 2 ]; then exec {fd}>&-; fi
+  done
+}
+
+# daemonize LOG COMMAND...: starts COMMAND in its own session, in the background, with no
+# descriptor of ours but its log; $! is its pid (setsid execs in place in a subshell).
+daemonize() {
+  local log="$1"; shift
+  ( close_fds_above_2; exec setsid "$@" </dev/null >>"$log" 2>&1 ) &
+}

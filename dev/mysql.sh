@@ -382,16 +382,6 @@ init_datadir() {
     touch "$MY/initialized"
 }
 
-# close_fds_above_2: closes every descriptor but stdin, stdout and stderr (in a subshell
-# that is about to exec a daemon)
-close_fds_above_2() {
-    local f fd
-    for f in /proc/"$BASHPID"/fd/*; do
-        fd="${f##*/}"
-        if [ "$fd" -gt 2 ]; then exec {fd}>&-; fi
-    done
-}
-
 start_server() {
     local pid
     if pid="$(server_pid)"; then
@@ -413,13 +403,9 @@ start_server() {
     fi
     init_datadir
     say "starting $DAEMON_NAME ($FLAVOUR) on 127.0.0.1:$PORT"
-    # setsid: the server outlives this script and its terminal. It keeps no descriptor of
-    # ours: stdin/stdout/stderr may be a caller's pipe, 9 is our lock, and whatever else the
-    # caller left open (a CI harness's pipe) would be held open as long as the server runs.
-    (
-        close_fds_above_2
-        exec setsid "${DAEMON[@]}" </dev/null >>"$LOG" 2>&1
-    ) &
+    # The server outlives this script and its terminal, and keeps no descriptor of ours
+    # (our lock, a CI harness's pipe): see daemonize in dev/lib.sh.
+    daemonize "$LOG" "${DAEMON[@]}"
     local spid=$!
     wait_until_up "$spid" || { tail -n 30 "$LOG" >&2; die "$DAEMON_NAME did not answer within 120 s (log: $LOG)"; }
     say "$DAEMON_NAME is up (pid $(cat "$PIDF" 2>/dev/null || echo "$spid"))"

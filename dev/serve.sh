@@ -51,7 +51,7 @@ start() {
   fi
   eval "$(server_env)"
   echo "--- start $(date -u +%FT%TZ)" >>"$LOG"
-  nohup "$BIN" serve >>"$LOG" 2>&1 &
+  daemonize "$LOG" "$BIN" serve
   echo $! >"$PID"
   for _ in $(seq 1 100); do
     if answers; then echo "server up on $LENDER_LISTEN (pid $(cat "$PID"), log $LOG)"; return 0; fi
