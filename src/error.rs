@@ -74,6 +74,17 @@ pub enum Error {
     /// A dependency stayed unreachable for as long as we were willing to wait.
     #[error("{0}")]
     Unavailable(String),
+
+    /// A dependency stopped making progress (MySQL sent no row for the stall bound, or held
+    /// a lock that long). Not retried within the job: a frozen server or a held lock does
+    /// not clear in a backoff of seconds, and every caller joined to the job would wait on.
+    #[error("{0}")]
+    Stalled(String),
+
+    /// The job's own code failed (a panic), or its task was dropped before it finished: a
+    /// bug, not a fault of a dependency, so never retried.
+    #[error("{0}")]
+    Aborted(String),
 }
 
 impl Error {

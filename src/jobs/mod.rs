@@ -302,6 +302,40 @@ impl Jobs {
     }
 }
 
+#[cfg(test)]
+impl Jobs {
+    /// Jobs over a store in a temporary file, with clients that point nowhere (they connect
+    /// lazily) and no workers: for tests of the bookkeeping.
+    pub(crate) async fn for_test() -> (Arc<Self>, Arc<crate::store::tempdir::TempDir>) {
+        let (store, dir) = crate::store::temp_store().await;
+        let mut config = Config::from_env().unwrap_or_else(|e| panic!("test config: {e}"));
+        config.db_path = dir.path().join("test.redb");
+        config.spool_dir = dir.path().join("spool");
+        let jobs = Jobs {
+            hdfs: Hdfs::connect(&config).unwrap_or_else(|e| panic!("test hdfs client: {e}")),
+            webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)
+                .unwrap_or_else(|e| panic!("test webhdfs client: {e}")),
+            mysql: MySql::new(&config.mysql_url, config.mysql_wait)
+                .unwrap_or_else(|e| panic!("test mysql client: {e}")),
+            health: health::NodeHealth::default(),
+            export_progress: std::sync::Mutex::new(None),
+            queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
+            config,
+            store,
+            waiters: Default::default(),
+            in_flight: Default::default(),
+            export_swap: RwLock::new(()),
+            big_file: Mutex::new(None),
+        };
+        (Arc::new(jobs), dir)
+    }
+
+    /// The job in flight for `key`, if any.
+    pub(crate) fn in_flight_for(&self, key: &str) -> Option<String> {
+        lock(&self.in_flight).get(key).cloned()
+    }
+}
+
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()

@@ -1,8 +1,18 @@
 //! Running a job with its bookkeeping: history records per attempt, one log line at the
 //! start and end of each attempt (with its duration), bounded retries with backoff, and
 //! publishing the outcome to the callers waiting on it.
+//!
+//! A job always finishes: a panic in an attempt becomes a failed attempt (the worker lives
+//! on), and a job whose future is dropped midway still releases its work key, so later
+//! calls for the same work start a new job instead of joining a dead one.
 
-use std::time::{Duration, Instant};
+use std::{
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::FutureExt;
 
 use super::{Jobs, Outcome};
 use crate::{
@@ -36,6 +46,12 @@ impl Jobs {
         let label = format!("{:?} {}", job.kind, job.args).to_lowercase();
         let label = label.as_str();
         self.adopt(job.key, job.id);
+        let unfinished = Unfinished {
+            jobs: self,
+            key: job.key,
+            id: job.id,
+            armed: true,
+        };
         let mut backoff = Duration::from_millis(250);
         for attempt in 1..=job.max_attempts {
             let number = match self.store.attempt_started(job.id, job.kind, job.args).await {
@@ -47,7 +63,15 @@ impl Jobs {
             };
             tracing::info!(job = job.id, what = label, attempt = number, "job start");
             let started = Instant::now();
-            let result = work(attempt).await;
+            let result = AssertUnwindSafe(work(attempt))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    Err(Error::Aborted(format!(
+                        "{label}: attempt {number} failed on a bug (panic: {})",
+                        panic_text(panic.as_ref())
+                    )))
+                });
             let ms = started.elapsed().as_millis() as u64;
             match result {
                 Ok(value) => {
@@ -55,7 +79,7 @@ impl Jobs {
                     let summary = report.summary.clone().unwrap_or_default();
                     tracing::info!(job = job.id, what = label, attempt = number, ms, %summary, "job end: ok");
                     self.record_end(job.id, report).await;
-                    self.finish(job.key, job.id, value.into_outcome());
+                    unfinished.finish(value.into_outcome());
                     return Ok(summary);
                 }
                 Err(error) => {
@@ -69,8 +93,8 @@ impl Jobs {
                     };
                     self.record_end(job.id, report).await;
                     if !will_retry {
-                        let error = std::sync::Arc::new(error);
-                        self.finish(job.key, job.id, Outcome::Failed(error.clone()));
+                        let error = Arc::new(error);
+                        unfinished.finish(Outcome::Failed(error.clone()));
                         return Err(Error::Job(error));
                     }
                     tokio::time::sleep(backoff).await;
@@ -78,8 +102,8 @@ impl Jobs {
                 }
             }
         }
-        let error = std::sync::Arc::new(Error::Queue(format!("{label}: no attempts allowed")));
-        self.finish(job.key, job.id, Outcome::Failed(error.clone()));
+        let error = Arc::new(Error::Queue(format!("{label}: no attempts allowed")));
+        unfinished.finish(Outcome::Failed(error.clone()));
         Err(Error::Job(error))
     }
 
@@ -87,5 +111,135 @@ impl Jobs {
         if let Err(e) = self.store.attempt_finished(job_id, report).await {
             tracing::warn!(job = job_id, error = %e, "could not record attempt end");
         }
+    }
+}
+
+/// Armed while a job runs: if its future is dropped before it publishes an outcome (its
+/// worker was cancelled), the drop publishes a failure and releases the work key.
+struct Unfinished<'a> {
+    jobs: &'a Jobs,
+    key: &'a str,
+    id: &'a str,
+    armed: bool,
+}
+
+impl Unfinished<'_> {
+    /// Publishes the job's outcome; the guard is done.
+    fn finish(mut self, outcome: Outcome) {
+        self.armed = false;
+        self.jobs.finish(self.key, self.id, outcome);
+    }
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            tracing::warn!(
+                job = self.id,
+                key = self.key,
+                "job stopped before it finished; its work is released"
+            );
+            let error = Error::Aborted(format!(
+                "job {} stopped before it finished (its task was cancelled); call again to run it anew",
+                self.id
+            ));
+            self.jobs
+                .finish(self.key, self.id, Outcome::Failed(Arc::new(error)));
+        }
+    }
+}
+
+/// The message a panic carried (`panic!` passes a `&str` or a `String`).
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Job, JobResult, Outcome};
+    use crate::{
+        error::{Error, Result},
+        jobs::Jobs,
+        store::{JobKind, JobState, history::AttemptReport},
+    };
+
+    const KEY: &str = "county:55001";
+
+    struct Done;
+    impl JobResult for Done {
+        fn report(&self) -> AttemptReport {
+            AttemptReport::default()
+        }
+        fn into_outcome(self) -> Outcome {
+            Outcome::Failed(std::sync::Arc::new(Error::NotFound("unused".into())))
+        }
+    }
+
+    fn job(id: &str) -> Job<'_> {
+        Job {
+            id,
+            kind: JobKind::Partition,
+            key: KEY,
+            args: "county=55001 source=create",
+            max_attempts: 3,
+        }
+    }
+
+    /// The failure the job's waiters were told, once it is published.
+    async fn told(mut outcome: tokio::sync::watch::Receiver<Option<Outcome>>) -> String {
+        let wait = outcome.wait_for(Option::is_some);
+        let told = tokio::time::timeout(Duration::from_secs(2), wait).await;
+        match told.map(|told| told.map(|o| o.clone())) {
+            Ok(Ok(Some(Outcome::Failed(error)))) => error.to_string(),
+            other => panic!("waiters were told {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_once_names_the_panic_and_releases_its_key() {
+        let (jobs, _dir) = Jobs::for_test().await;
+        let (id, outcome, fresh) = jobs.join_or_reserve(KEY);
+        assert!(fresh);
+        let mut attempts = 0;
+        let result = jobs
+            .run_tracked(job(&id), |_| {
+                attempts += 1;
+                async { panic!("county file exploded") as Result<Done> }
+            })
+            .await;
+        let error = result.expect_err("a panic is a failure").to_string();
+        assert!(error.contains("panic: county file exploded"), "{error}");
+        assert_eq!(attempts, 1, "a bug is not retried");
+        assert!(told(outcome).await.contains("county file exploded"));
+        assert_eq!(jobs.in_flight_for(KEY), None, "the work key is free again");
+        let record = jobs.store().job(&id).unwrap().expect("the job is recorded");
+        assert_eq!(record.state, JobState::Failed);
+        assert!(
+            record.attempts[0]
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("panic")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_dropped_midway_tells_its_waiters_and_releases_its_key() {
+        let (jobs, _dir) = Jobs::for_test().await;
+        let (id, outcome, _) = jobs.join_or_reserve(KEY);
+        let run = jobs.run_tracked(job(&id), |_| std::future::pending::<Result<Done>>());
+        let cut = tokio::time::timeout(Duration::from_millis(100), run).await;
+        assert!(cut.is_err(), "the job never ends by itself");
+        assert!(told(outcome).await.contains("stopped before it finished"));
+        assert_eq!(jobs.in_flight_for(KEY), None);
+        // The next call for the same work starts a job of its own instead of joining.
+        let (next, _, fresh) = jobs.join_or_reserve(KEY);
+        assert!(fresh && next != id);
     }
 }
