@@ -385,6 +385,23 @@ def serve(action, timeout=900):
     reset_channel()
 
 
+def serve_with(env):
+    """Restarts the server with these settings added to its environment."""
+    reset_channel()
+    dev_script("serve", "stop")
+    run(["bash", str(ROOT / "dev" / "serve.sh"), "start"], env={**os.environ, **env}, timeout=900)
+    reset_channel()
+
+
+def mysql_server_pid():
+    """Pid of the MySQL server (either flavour) listening on the port the server uses."""
+    port = mysql()["port"]
+    out = run(["ss", "-Hltnp", f"sport = :{port}"]).stdout
+    found = re.search(r"pid=(\d+)", out)
+    assert found, f"no process listens on MySQL port {port}: {out!r}"
+    return int(found.group(1))
+
+
 def server_pid():
     return int((ROOT / ".local" / "server" / "server.pid").read_text())
 

@@ -253,8 +253,7 @@ async fn health(config: Config, json: bool) -> Result<(), String> {
             let store = open_store_file(&config).await?;
             let webhdfs =
                 WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
-            let mysql =
-                MySql::new(&config.mysql_url, config.mysql_wait).map_err(|e| e.to_string())?;
+            let mysql = MySql::new(&config).map_err(|e| e.to_string())?;
             health_view::report(&store, &webhdfs, &mysql, &config.db_path, &[]).await
         }
     };

@@ -26,6 +26,10 @@ pub struct Config {
     pub mysql_url: String,
     /// How long DbToHdfs keeps retrying to reach MySQL (it loads slowly at first start).
     pub mysql_wait: Duration,
+    /// How long the export query may go without delivering a row (a frozen server, a table
+    /// locked by another session, a dropped network path) before the export fails with a
+    /// clear error; also the session's lock wait bound.
+    pub mysql_stall: Duration,
     /// `hdfs://host:port`
     pub hdfs_url: String,
     /// NameNode HTTP base, `http://host:9870`
@@ -53,6 +57,7 @@ impl Config {
             listen: env_or("LENDER_LISTEN", "0.0.0.0:5000"),
             mysql_url: env_or("LENDER_MYSQL_URL", "mysql://root:abc@mysql:3306/CS544"),
             mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)?),
+            mysql_stall: Duration::from_secs(env_num("LENDER_MYSQL_STALL_SECS", 30)?.max(1)),
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
             hdfs_user: env_or("LENDER_HDFS_USER", DEFAULT_HDFS_USER),

@@ -3,7 +3,14 @@
 //! column types and nullability. Rows are never all in memory: a bounded channel of batches
 //! connects this reader to the Parquet writer, so the two overlap and back-pressure works.
 
-use std::{borrow::Cow, sync::Arc, time::Duration};
+use std::{
+    borrow::Cow,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use arrow::{
     array::{
@@ -15,13 +22,16 @@ use arrow::{
     record_batch::RecordBatch,
 };
 use mysql_async::{
-    Column, Conn, Opts, Row, Value,
+    Column, Conn, Opts, OptsBuilder, Row, Value,
     consts::{ColumnFlags, ColumnType},
     prelude::Queryable,
 };
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
+use crate::{
+    config::Config,
+    error::{Error, Result},
+};
 
 /// The export rule, stated once: every `loans` column plus the type's name, loans strictly
 /// between $30k and $800k. No ORDER BY: MariaDB would sort the whole result before sending
@@ -32,17 +42,59 @@ pub const EXPORT_QUERY: &str = include_str!("export_query.sql");
 /// Binary character set id: such string columns hold bytes, not text.
 const BINARY_CHARSET: u16 = 63;
 
+/// Idle time before the kernel probes a silent connection: a path that drops packets is
+/// found by TCP itself, not only by our stall bound.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(10);
+
+/// Bound of a quick exchange with MySQL (a ping, a KILL, a goodbye).
+const QUICK: Duration = Duration::from_secs(3);
+
+/// How a read ended without an error.
+enum Read {
+    /// Every row was sent, then `End`.
+    Complete,
+    /// The consumer gave up (its own error ends the export).
+    Abandoned,
+}
+
+/// ER_LOCK_WAIT_TIMEOUT: the session's lock wait bound ran out.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// What the reader hands on: batches of rows, then the end of the data with the number of
+/// rows sent. A channel that closes without `End` means the reader died: the data is cut
+/// short, never complete.
+pub enum Delivery {
+    Batch(RecordBatch),
+    End { rows: u64 },
+}
+
 #[derive(Clone)]
 pub struct MySql {
     opts: Opts,
     wait: Duration,
+    stall: Duration,
 }
 
 impl MySql {
-    pub fn new(url: &str, wait: Duration) -> Result<Self> {
+    pub fn new(config: &Config) -> Result<Self> {
+        let url = &config.mysql_url;
         let opts = Opts::from_url(url)
             .map_err(|e| Error::InvalidInput(format!("bad MySQL URL {url:?}: {e}")))?;
-        Ok(MySql { opts, wait })
+        // A table locked by another session fails the query after the stall bound instead
+        // of MySQL's default of a day (MariaDB) or a year (MySQL).
+        let lock_wait = format!(
+            "SET SESSION lock_wait_timeout = {}",
+            config.mysql_stall.as_secs().max(1)
+        );
+        let opts = OptsBuilder::from_opts(opts)
+            .tcp_keepalive(Some(TCP_KEEPALIVE))
+            .init(vec![lock_wait])
+            .into();
+        Ok(MySql {
+            opts,
+            wait: config.mysql_wait,
+            stall: config.mysql_stall,
+        })
     }
 
     /// Connects, retrying with exponential backoff (0.5 s doubling to 5 s) until `wait`
@@ -77,28 +129,60 @@ impl MySql {
         &self,
         query: &'static str,
         batch_rows: usize,
-    ) -> Result<(SchemaRef, mpsc::Receiver<Result<RecordBatch>>)> {
+    ) -> Result<(SchemaRef, mpsc::Receiver<Result<Delivery>>)> {
         let mut conn = self.connect().await?;
         let (schema_tx, schema_rx) = tokio::sync::oneshot::channel();
         let (tx, rx) = mpsc::channel(2);
+        let (stall, reader) = (self.stall, self.clone());
         tokio::spawn(async move {
             let mut schema_tx = Some(schema_tx);
-            let result = pump(&mut conn, query, batch_rows, &mut schema_tx, &tx).await;
-            match (result, schema_tx) {
+            let sent = Progress::default();
+            let outcome = tokio::select! {
+                result = pump(&mut conn, query, batch_rows, (&sent, stall), &mut schema_tx, &tx) => result,
+                stalled = no_progress(&sent, stall) => Err(stalled),
+                () = tx.closed() => Ok(Read::Abandoned),
+            };
+            let complete = matches!(outcome, Ok(Read::Complete));
+            match (outcome, schema_tx) {
                 (Err(e), Some(schema_tx)) => {
                     let _ = schema_tx.send(Err(e));
                 }
                 (Err(e), None) => {
                     let _ = tx.send(Err(e)).await;
                 }
-                (Ok(()), _) => {}
+                (Ok(_), _) => {}
             }
-            let _ = conn.disconnect().await;
+            if complete {
+                let _ = tokio::time::timeout(QUICK, conn.disconnect()).await;
+            } else {
+                reader.kill(conn.id()).await;
+            }
         });
         let schema = schema_rx
             .await
             .map_err(|_| Error::Store("MySQL reader stopped before sending a schema".into()))??;
         Ok((schema, rx))
+    }
+
+    /// Ends connection `id` on the server, and its query with it: dropping our end alone
+    /// leaves a query waiting on a lock, or a result still being sent, to run on beside the
+    /// next attempt. Bounded: a frozen server gets one try of `QUICK`.
+    async fn kill(&self, id: u32) {
+        let kill = async {
+            let mut conn = Conn::new(self.opts.clone()).await?;
+            conn.query_drop(format!("KILL {id}")).await?;
+            conn.disconnect().await
+        };
+        match tokio::time::timeout(QUICK, kill).await {
+            Ok(Ok(())) => tracing::info!(connection = id, "ended the export's MySQL query"),
+            Ok(Err(e)) => {
+                tracing::warn!(connection = id, error = %e, "could not end the export's MySQL query")
+            }
+            Err(_) => tracing::warn!(
+                connection = id,
+                "could not end the export's MySQL query: MySQL did not answer within 3 s"
+            ),
+        }
     }
 
     /// One quick connection (bounded at 3 s, no retries): the server's version, or why not.
@@ -116,7 +200,7 @@ impl MySql {
             let _ = conn.disconnect().await;
             Ok(version.unwrap_or_default())
         };
-        tokio::time::timeout(Duration::from_secs(3), check)
+        tokio::time::timeout(QUICK, check)
             .await
             .unwrap_or_else(|_| Err(unreachable("no answer within 3 s".into())))
     }
@@ -124,34 +208,86 @@ impl MySql {
 
 type SchemaSender = Option<tokio::sync::oneshot::Sender<Result<SchemaRef>>>;
 
+/// How far the reader got, watched by [`no_progress`]: rows fetched, and whether it is
+/// waiting on us (a full channel while HDFS is slow is not MySQL's stall).
+#[derive(Default)]
+struct Progress {
+    rows: AtomicU64,
+    handing_on: AtomicBool,
+}
+
+/// Resolves (with the error to report) once the reader has waited on MySQL for `stall`
+/// with no row. Checked ten times per bound, so the error comes between one and 1.1 bounds
+/// after the last row; cheaper than a timer per row.
+async fn no_progress(progress: &Progress, stall: Duration) -> Error {
+    let mut tick = tokio::time::interval((stall / 10).max(Duration::from_millis(50)));
+    let mut last = progress.rows.load(Ordering::Relaxed);
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let now = progress.rows.load(Ordering::Relaxed);
+        if now != last || progress.handing_on.load(Ordering::Relaxed) {
+            (last, since) = (now, tokio::time::Instant::now());
+        } else if since.elapsed() >= stall {
+            return stalled(
+                stall,
+                now,
+                "the server stopped answering, or a table is locked",
+            );
+        }
+    }
+}
+
+fn stalled(stall: Duration, rows: u64, why: &str) -> Error {
+    Error::Stalled(format!(
+        "MySQL sent no rows for {} s (the export query, after {rows} rows: {why}); the old export stays. Check the MySQL server, then call DbToHdfs again",
+        stall.as_secs()
+    ))
+}
+
 async fn pump(
     conn: &mut Conn,
     query: &'static str,
     batch_rows: usize,
+    (fetched, stall): (&Progress, Duration),
     schema_tx: &mut SchemaSender,
-    tx: &mpsc::Sender<Result<RecordBatch>>,
-) -> Result<()> {
+    tx: &mpsc::Sender<Result<Delivery>>,
+) -> Result<Read> {
     let context = "streaming the export query";
-    let mut result = conn
-        .exec_iter(query, ())
-        .await
-        .map_err(|e| Error::mysql(context, e))?;
+    let mysql_err = |e: mysql_async::Error| match &e {
+        mysql_async::Error::Server(server) if server.code == LOCK_WAIT_TIMEOUT => stalled(
+            stall,
+            fetched.rows.load(Ordering::Relaxed),
+            "a table it reads stayed locked by another session",
+        ),
+        _ => Error::mysql(context, e),
+    };
+    let mut result = conn.exec_iter(query, ()).await.map_err(mysql_err)?;
     let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
     let schema = schema_of(&columns);
     if let Some(sender) = schema_tx.take() {
         let _ = sender.send(Ok(schema.clone()));
     }
     let mut batch = BatchBuilder::new(schema, batch_rows);
-    while let Some(row) = result.next().await.map_err(|e| Error::mysql(context, e))? {
+    let mut rows = 0u64;
+    while let Some(row) = result.next().await.map_err(mysql_err)? {
         batch.push(row)?;
-        if batch.len() == batch_rows && tx.send(Ok(batch.finish()?)).await.is_err() {
-            return Ok(()); // the writer gave up; it reports its own error
+        rows += 1;
+        if batch.len() == batch_rows {
+            fetched.rows.store(rows, Ordering::Relaxed);
+            fetched.handing_on.store(true, Ordering::Relaxed);
+            let handed = tx.send(Ok(Delivery::Batch(batch.finish()?))).await;
+            fetched.handing_on.store(false, Ordering::Relaxed);
+            if handed.is_err() {
+                return Ok(Read::Abandoned);
+            }
         }
     }
-    if batch.len() > 0 {
-        let _ = tx.send(Ok(batch.finish()?)).await;
+    if batch.len() > 0 && tx.send(Ok(Delivery::Batch(batch.finish()?))).await.is_err() {
+        return Ok(Read::Abandoned);
     }
-    Ok(())
+    let _ = tx.send(Ok(Delivery::End { rows })).await;
+    Ok(Read::Complete)
 }
 
 /// Arrow schema of a result set: one field per column, typed after the MySQL column type.

@@ -183,16 +183,10 @@ def test_server_killed_mid_partitions_loses_no_accepted_job(oracle):
 def test_export_without_mysql_fails_clearly_and_keeps_the_old_file():
     """MySQL absent (nothing listens where the server looks for it): DbToHdfs retries for
     LENDER_MYSQL_WAIT_SECS, then answers a clear error; the old file stays."""
-    import os
-    import subprocess
-
-    from support import ROOT, mysql_url
+    from support import mysql_url, serve_with
     rows_before = read_parquet(EXPORT).num_rows
-    serve("stop")
     try:
-        env = {**os.environ, "LENDER_MYSQL_WAIT_SECS": "3",
-               "LENDER_MYSQL_URL": mysql_url(port=3399)}
-        subprocess.run(["bash", str(ROOT / "dev" / "serve.sh"), "start"], check=True, capture_output=True, env=env)
+        serve_with({"LENDER_MYSQL_WAIT_SECS": "3", "LENDER_MYSQL_URL": mysql_url(port=3399)})
         started = time.monotonic()
         status = export(timeout=60)
         assert status.startswith("error") and "MySQL" in status and "not reachable" in status, status

@@ -4,12 +4,12 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 
-use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
+use arrow::datatypes::SchemaRef;
 
 use parquet::{
     basic::Compression,
@@ -30,9 +30,9 @@ use super::{
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
     error::{Error, Result},
-    hdfs::{Staged, write_parquet},
+    hdfs::{Staged, Written, write_parquet},
     loans::COUNTY_COLUMN,
-    mysql::EXPORT_QUERY,
+    mysql::{Delivery, EXPORT_QUERY},
     spool::Spool,
     store::{
         JobKind, JobRecord, JobState,
@@ -146,30 +146,33 @@ impl Jobs {
             dir: self.config.spool_dir.clone(),
             prefix: tag.clone(),
         };
-        let groups = cluster_stage(&schema, batches, spill, progress.clone())?;
+        // Whatever ends this attempt (an error, a give-up, a drop) stops its clusterer and
+        // encoder threads too, and with them the MySQL reader: no retry runs beside them.
+        let stop = StopOnDrop::default();
+        let groups = cluster_stage(&schema, batches, spill, progress.clone(), stop.flag())?;
+        let stopped = stop.flag();
         let encode = async {
             let what = format!("the export spool for {EXPORT_PATH}");
-            let written = tokio::task::spawn_blocking(move || {
+            let encoded = tokio::task::spawn_blocking(move || {
                 let mut sink = sink;
-                let groups = groups.into_iter().map(|g| g.map(RowGroup::into_batches));
-                let written = write_parquet(&mut sink, &what, schema, export_props(), groups)?;
+                let encoded = encode_groups(&mut sink, &what, schema, groups, &stopped)?;
                 sink.complete();
-                Ok(written)
+                Ok(encoded)
             })
             .await
-            .map_err(|e| Error::Unavailable(format!("the export's encoder stopped: {e}")))?;
+            .map_err(|e| Error::Aborted(format!("the export's encoder stopped: {e}")))?;
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 "export encoded into the spool"
             );
-            written
+            encoded
         };
         let work = async { tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag)) };
-        let (written, tmp) = tokio::select! {
+        let (encoded, tmp) = tokio::select! {
             done = work => done?,
             never = watch_progress(&progress, &spool) => match never {},
         };
-        let staged = Staged::new(tmp, EXPORT_PATH, written);
+        let staged = Staged::new(tmp, EXPORT_PATH, encoded.written);
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).
@@ -185,7 +188,7 @@ impl Jobs {
         *self.big_file.lock().await = None;
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         self.store
-            .finish_generation(generation, written.rows, written.bytes)
+            .finish_generation(generation, written.rows, written.bytes, encoded.counties)
             .await?;
         Ok(ExportOutcome {
             generation,
@@ -234,58 +237,169 @@ impl Jobs {
     }
 }
 
+/// What the clusterer hands the encoder: row groups, then the end of the data with the
+/// rows it clustered and the counties it saw. A channel that closes without `End` means the
+/// clusterer died: the encoder then refuses to finish the file.
+enum Clustered {
+    Group(RowGroup),
+    End { rows: u64, counties: Vec<i32> },
+}
+
+/// Set when an export attempt ends, however it ends; its stages poll it and stop.
+#[derive(Default)]
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl StopOnDrop {
+    fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+fn attempt_ended() -> Error {
+    Error::Aborted("the export attempt ended before its data did".into())
+}
+
 /// The clustering stage on a thread of its own (it writes spill files): takes MySQL's
 /// batches in table order, hands the encoder county-clustered row groups. The hand-over is
 /// a rendezvous: the next group waits here while the encoder reads the one before, batch
 /// by batch, so no more than one group's in-memory rows are out of the clusterer's budget.
 fn cluster_stage(
     schema: &SchemaRef,
-    mut batches: mpsc::Receiver<Result<RecordBatch>>,
+    batches: mpsc::Receiver<Result<Delivery>>,
     spill: SpillPlace,
     progress: Arc<ExportProgress>,
-) -> Result<std::sync::mpsc::Receiver<Result<RowGroup>>> {
-    let mut clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES, spill)?;
+    stop: Arc<AtomicBool>,
+) -> Result<std::sync::mpsc::Receiver<Result<Clustered>>> {
+    let clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES, spill)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(0);
     tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let send = |group| tx.send(group).is_ok(); // false: the encoder gave up
-        while let Some(batch) = batches.blocking_recv() {
-            let ready = batch.and_then(|batch| {
-                progress
-                    .rows
-                    .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-                clusterer.push(&batch)
-            });
-            match ready {
-                Ok(groups) => {
-                    if !groups.into_iter().all(|group| send(Ok(group))) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send(Err(e));
-                    return;
-                }
-            }
+        // false: the encoder gave up
+        let send = |item: Result<Clustered>| tx.send(item).is_ok();
+        if let Err(e) = cluster_all(clusterer, batches, &progress, &stop, &send) {
+            send(Err(e));
         }
-        let spill_files = clusterer.spill_files();
-        tracing::info!(
-            ms = started.elapsed().as_millis() as u64,
-            rows = progress.rows.load(Ordering::Relaxed),
-            spill_files,
-            "export read every row from MySQL"
-        );
-        for group in clusterer.finish() {
-            if !send(Ok(group)) {
-                return;
-            }
-        }
-        tracing::info!(
-            ms = started.elapsed().as_millis() as u64,
-            "export rows clustered"
-        );
     });
     Ok(rx)
+}
+
+/// Clusters every batch up to the reader's `End`, checks that every row it announced
+/// arrived, sends the groups and then its own `End`. Dropping `batches` on the way out
+/// stops the MySQL reader.
+fn cluster_all(
+    mut clusterer: CountyClusterer,
+    mut batches: mpsc::Receiver<Result<Delivery>>,
+    progress: &ExportProgress,
+    stop: &AtomicBool,
+    send: &dyn Fn(Result<Clustered>) -> bool,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut rows = 0u64;
+    let announced = loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(attempt_ended());
+        }
+        let batch = match batches.blocking_recv() {
+            Some(Ok(Delivery::Batch(batch))) => batch,
+            Some(Ok(Delivery::End { rows })) => break rows,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(Error::Aborted(format!(
+                    "the MySQL reader stopped after {rows} rows without reaching the end of the data"
+                )));
+            }
+        };
+        rows += batch.num_rows() as u64;
+        progress.rows.store(rows, Ordering::Relaxed);
+        for group in clusterer.push(&batch)? {
+            if !send(Ok(Clustered::Group(group))) {
+                return Ok(());
+            }
+        }
+    };
+    drop(batches);
+    if announced != rows {
+        return Err(Error::Aborted(format!(
+            "MySQL announced {announced} rows but the clusterer received {rows}"
+        )));
+    }
+    let counties = clusterer.counties()?;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        rows,
+        counties = counties.len(),
+        spill_files = clusterer.spill_files(),
+        "export read every row from MySQL"
+    );
+    for group in clusterer.finish() {
+        if stop.load(Ordering::Relaxed) {
+            return Err(attempt_ended());
+        }
+        if !send(Ok(Clustered::Group(group))) {
+            return Ok(());
+        }
+    }
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "export rows clustered"
+    );
+    send(Ok(Clustered::End { rows, counties }));
+    Ok(())
+}
+
+/// What the encoder wrote, and the counties the file holds.
+struct Encoded {
+    written: Written,
+    counties: Vec<i32>,
+}
+
+/// Encodes the clustered groups into `sink`. Refuses to finish the file unless the
+/// clusterer said the data ended, and unless every row it clustered was written.
+fn encode_groups(
+    sink: &mut (impl std::io::Write + Send),
+    what: &str,
+    schema: SchemaRef,
+    groups: std::sync::mpsc::Receiver<Result<Clustered>>,
+    stop: &AtomicBool,
+) -> Result<Encoded> {
+    let mut end = None;
+    let feed = std::iter::from_fn(|| {
+        if end.is_some() {
+            return None;
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Some(Err(attempt_ended()));
+        }
+        match groups.recv() {
+            Ok(Ok(Clustered::Group(group))) => Some(Ok(group.into_batches())),
+            Ok(Ok(Clustered::End { rows, counties })) => {
+                end = Some((rows, counties));
+                None
+            }
+            Ok(Err(e)) => Some(Err(e)),
+            Err(_) => Some(Err(Error::Aborted(
+                "the export's clusterer stopped without reaching the end of the data".into(),
+            ))),
+        }
+    });
+    let written = write_parquet(sink, what, schema, export_props(), feed)?;
+    let Some((rows, counties)) = end else {
+        return Err(Error::Aborted(format!(
+            "{what}: the data ended without its end mark"
+        )));
+    };
+    if rows != written.rows {
+        return Err(Error::Aborted(format!(
+            "{what}: the clusterer sent {rows} rows but {} were encoded",
+            written.rows
+        )));
+    }
+    Ok(Encoded { written, counties })
 }
 
 /// How far the running export got: rows read from MySQL, bytes encoded.
@@ -353,5 +467,107 @@ async fn watch_progress(progress: &ExportProgress, spool: &Spool) -> std::conver
                 "export progress"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, atomic::AtomicBool};
+
+    use arrow::{
+        array::{Int32Array, Int64Array},
+        datatypes::{DataType, Field, Schema, SchemaRef},
+        record_batch::RecordBatch,
+    };
+    use tokio::sync::mpsc;
+
+    use super::{Encoded, ExportProgress, cluster_stage, encode_groups};
+    use crate::{
+        error::Result,
+        jobs::spill::SpillPlace,
+        loans::{AMOUNT_COLUMN, COUNTY_COLUMN},
+        mysql::Delivery,
+        store::tempdir::TempDir,
+    };
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new(COUNTY_COLUMN, DataType::Int32, true),
+            Field::new(AMOUNT_COLUMN, DataType::Int64, false),
+        ]))
+    }
+
+    fn batch(counties: &[i32]) -> RecordBatch {
+        let amounts: Vec<i64> = (0..counties.len() as i64).map(|i| 50_000 + i).collect();
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int32Array::from(counties.to_vec())),
+                Arc::new(Int64Array::from(amounts)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// Runs the clusterer and the encoder over what a reader delivered (the reader's
+    /// channel closes after the last delivery); the Parquet bytes go nowhere.
+    async fn export_of(deliveries: Vec<Delivery>) -> Result<Encoded> {
+        let dir = TempDir::new();
+        let (tx, rx) = mpsc::channel(deliveries.len() + 1);
+        for delivery in deliveries {
+            tx.send(Ok(delivery)).await.unwrap();
+        }
+        drop(tx);
+        let place = SpillPlace {
+            dir: dir.path().to_owned(),
+            prefix: "test".into(),
+        };
+        let progress = Arc::new(ExportProgress::new("test", None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let groups = cluster_stage(&schema(), rx, place, progress, stop.clone())?;
+        tokio::task::spawn_blocking(move || {
+            encode_groups(&mut Vec::new(), "test file", schema(), groups, &stop)
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_complete_delivery_encodes_every_row_and_names_its_counties() {
+        let encoded = export_of(vec![
+            Delivery::Batch(batch(&[55003, 55001, 55003])),
+            Delivery::Batch(batch(&[55001])),
+            Delivery::End { rows: 4 },
+        ])
+        .await
+        .unwrap();
+        assert_eq!(encoded.written.rows, 4);
+        assert_eq!(encoded.counties, vec![55001, 55003]);
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_dies_after_one_batch_fails_the_export() {
+        let error = export_of(vec![Delivery::Batch(batch(&[55001, 55003]))])
+            .await
+            .err()
+            .expect("a cut-short delivery must not make a file")
+            .to_string();
+        assert!(
+            error.contains("stopped after 2 rows without reaching the end of the data"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn rows_announced_but_not_delivered_fail_the_export() {
+        let error = export_of(vec![
+            Delivery::Batch(batch(&[55001])),
+            Delivery::End { rows: 2 },
+        ])
+        .await
+        .err()
+        .expect("a row count mismatch must not make a file")
+        .to_string();
+        assert!(error.contains("announced 2 rows"), "{error}");
     }
 }

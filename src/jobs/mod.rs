@@ -109,7 +109,7 @@ impl Jobs {
         let jobs = Arc::new(Jobs {
             hdfs: Hdfs::connect(&config)?,
             webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?,
-            mysql: MySql::new(&config.mysql_url, config.mysql_wait)?,
+            mysql: MySql::new(&config)?,
             health: health::NodeHealth::default(),
             export_progress: std::sync::Mutex::new(None),
             config,
@@ -315,8 +315,7 @@ impl Jobs {
             hdfs: Hdfs::connect(&config).unwrap_or_else(|e| panic!("test hdfs client: {e}")),
             webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)
                 .unwrap_or_else(|e| panic!("test webhdfs client: {e}")),
-            mysql: MySql::new(&config.mysql_url, config.mysql_wait)
-                .unwrap_or_else(|e| panic!("test mysql client: {e}")),
+            mysql: MySql::new(&config).unwrap_or_else(|e| panic!("test mysql client: {e}")),
             health: health::NodeHealth::default(),
             export_progress: std::sync::Mutex::new(None),
             queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),

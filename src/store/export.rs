@@ -18,6 +18,19 @@ pub struct ExportRecord {
     pub rows: Option<u64>,
     pub bytes: Option<u64>,
     pub finished_ms: Option<u64>,
+    /// County codes the file holds (ascending); `None` for a file adopted or written before
+    /// the export recorded them.
+    #[serde(default)]
+    pub counties: Option<Vec<i32>>,
+}
+
+impl ExportRecord {
+    /// Whether the file holds `county`; `None` when the record does not know its counties.
+    pub fn holds(&self, county: i32) -> Option<bool> {
+        self.counties
+            .as_ref()
+            .map(|counties| counties.binary_search(&county).is_ok())
+    }
 }
 
 impl Store {
@@ -43,6 +56,7 @@ impl Store {
                 rows: None,
                 bytes: None,
                 finished_ms: None,
+                counties: None,
             };
             table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
             Ok(record.generation)
@@ -51,7 +65,13 @@ impl Store {
     }
 
     /// Records what the export of `generation` produced once its file is in place.
-    pub async fn finish_generation(&self, generation: u64, rows: u64, bytes: u64) -> Result<()> {
+    pub async fn finish_generation(
+        &self,
+        generation: u64,
+        rows: u64,
+        bytes: u64,
+        counties: Vec<i32>,
+    ) -> Result<()> {
         self.write(move |txn| {
             let mut table = txn.open_table(META)?;
             let raw = table.get(EXPORT_KEY)?.map(|raw| raw.value().to_owned());
@@ -61,6 +81,7 @@ impl Store {
                 record.rows = Some(rows);
                 record.bytes = Some(bytes);
                 record.finished_ms = Some(now_ms());
+                record.counties = Some(counties);
                 table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
             }
             Ok(())
@@ -78,15 +99,23 @@ mod tests {
         let (store, _dir) = temp_store().await;
         assert!(store.export().unwrap().is_none());
         assert_eq!(store.begin_generation(Some("a".into())).await.unwrap(), 1);
-        store.finish_generation(1, 10, 100).await.unwrap();
+        store
+            .finish_generation(1, 10, 100, vec![55001, 55003])
+            .await
+            .unwrap();
         let rec = store.export().unwrap().unwrap();
         assert_eq!(
             (rec.generation, rec.rows, rec.bytes),
             (1, Some(10), Some(100))
         );
+        assert_eq!(
+            (rec.holds(55003), rec.holds(55002)),
+            (Some(true), Some(false))
+        );
         assert_eq!(store.begin_generation(None).await.unwrap(), 2);
         // Stats of an older generation do not overwrite the newer record.
-        store.finish_generation(1, 99, 999).await.unwrap();
-        assert_eq!(store.export().unwrap().unwrap().rows, None);
+        store.finish_generation(1, 99, 999, vec![]).await.unwrap();
+        let rec = store.export().unwrap().unwrap();
+        assert_eq!((rec.rows, rec.holds(55001)), (None, None));
     }
 }

@@ -25,6 +25,7 @@ impl Jobs {
             ));
         }
         let generation = self.current_generation().await?;
+        self.check_exported(county)?;
         let source = match self.store.partition(county)? {
             Some(record) if record.generation == generation && !record.lost => {
                 match self.reuse(&record).await {
@@ -88,6 +89,25 @@ impl Jobs {
         match outcome {
             Outcome::County(answer) => Ok(answer),
             other => Err(unexpected(other)),
+        }
+    }
+
+    /// A county the current export does not hold is answered at once: no job, nothing
+    /// durable, however many such calls arrive. Unknown when the export did not record its
+    /// counties (an adopted file): then the partition job finds out.
+    fn check_exported(&self, county: i32) -> Result<()> {
+        let Some(export) = self.store.export()? else {
+            return Ok(());
+        };
+        match (export.holds(county), export.counties.as_deref()) {
+            (Some(false), Some(counties)) => Err(Error::NotFound(format!(
+                "no loans in {EXPORT_PATH} (generation {} holds {} counties, from {} to {})",
+                export.generation,
+                counties.len(),
+                counties.first().copied().unwrap_or_default(),
+                counties.last().copied().unwrap_or_default(),
+            ))),
+            _ => Ok(()),
         }
     }
 
