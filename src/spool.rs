@@ -5,9 +5,16 @@
 //! dropped it. The export now encodes into a local file (bounded disk, not memory) while an
 //! upload follows it as it grows; when a DataNode fails, only the upload starts again, from
 //! the spool, and MySQL never waits on HDFS.
+//!
+//! Local disk is bounded: before an export starts, [`Spool::create`] checks that the spool's
+//! file system has room for [`SPOOL_MULTIPLE`] times the expected file plus
+//! [`SPOOL_RESERVE_BYTES`] for the job store, and refuses the export otherwise (a clear
+//! error, not a half-run that fills the disk the job store lives on).
 
 use std::{
+    ffi::CString,
     io::SeekFrom,
+    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -28,6 +35,22 @@ use crate::error::{Error, Result};
 
 /// How much one upload chunk reads from the spool.
 const CHUNK: usize = 256 * 1024;
+
+/// Local disk one export may take, as a multiple of the Parquet file it writes: the spool
+/// (1x) plus the clusterer's ZSTD-compressed spill files, which hold nearly every row until
+/// the end of the input. On a sample of the real data the compressed spill takes 18% of the
+/// Arrow bytes, 2.9x the Parquet bytes of the same rows (less the 24 MiB that wait in
+/// memory), so the peak is about 3.3x the file; 4x covers it with a little room.
+pub const SPOOL_MULTIPLE: u64 = 4;
+
+/// Bytes kept free beyond the export's share on the spool's file system, for the job store
+/// (by default the spool is a subdirectory of the store's directory) and the log: a full
+/// disk must fail the export, never the store.
+pub const SPOOL_RESERVE_BYTES: u64 = 256 << 20;
+
+/// The Parquet file's size assumed before any export succeeded: twice the 1x file
+/// (15.6 MiB), so a first export at up to 2x data is checked against what it will take.
+pub const DEFAULT_EXPECTED_BYTES: u64 = 32 << 20;
 
 /// How far the encoder got.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,14 +78,21 @@ pub struct SpoolWriter {
 }
 
 impl Spool {
-    /// Creates `dir/name` (and `dir`), empty.
-    pub async fn create(dir: &Path, name: &str) -> Result<(Spool, SpoolWriter)> {
+    /// Creates `dir/name` (and `dir`), empty, once [`check_free_space`] found room for an
+    /// export whose file will take about `expected_bytes` (the previous export's size;
+    /// `None`: [`DEFAULT_EXPECTED_BYTES`]).
+    pub async fn create(
+        dir: &Path,
+        name: &str,
+        expected_bytes: Option<u64>,
+    ) -> Result<(Spool, SpoolWriter)> {
         let path = dir.join(name);
         let io_err =
             |what: &str, e: std::io::Error| Error::Spool(format!("{what} {}: {e}", path.display()));
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io_err("creating the directory of", e))?;
+        check_free_space(dir, expected_bytes)?;
         let file = std::fs::File::create(&path).map_err(|e| io_err("creating", e))?;
         let (sender, receiver) = watch::channel(SpoolState::default());
         let writer = SpoolWriter {
@@ -79,13 +109,17 @@ impl Spool {
         ))
     }
 
-    /// Removes spool files a previous process left behind (it stopped mid-export).
+    /// Removes the spool and spill files a previous process left behind (it stopped
+    /// mid-export), and nothing else: `LENDER_SPOOL_DIR` may name a directory that other
+    /// files share.
     pub fn clean_dir(dir: &Path) -> usize {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return 0;
         };
         entries
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| e.file_name().to_str().is_some_and(is_ours))
             .filter(|e| std::fs::remove_file(e.path()).is_ok())
             .count()
     }
@@ -115,6 +149,73 @@ impl Spool {
             Ok(chunk.map(|c| (c, f)))
         }))
     }
+}
+
+/// Whether `name` is a file an export attempt writes: `{job uuid}-{attempt}.parquet` (the
+/// spool, named in `export_once`) or `{job uuid}-{attempt}.spill-{n}.arrows` (a spill file,
+/// named by `SpillPlace`).
+fn is_ours(name: &str) -> bool {
+    let Some((id, rest)) = name.split_at_checked(36) else {
+        return false;
+    };
+    let Some(rest) = rest.strip_prefix('-') else {
+        return false;
+    };
+    let (attempt, suffix) = rest.split_at(rest.len() - rest.trim_start_matches(digit).len());
+    let spill_number = suffix
+        .strip_prefix(".spill-")
+        .and_then(|s| s.strip_suffix(".arrows"));
+    uuid::Uuid::try_parse(id).is_ok()
+        && !attempt.is_empty()
+        && (suffix == ".parquet"
+            || spill_number.is_some_and(|n| !n.is_empty() && n.chars().all(digit)))
+}
+
+fn digit(c: char) -> bool {
+    c.is_ascii_digit()
+}
+
+/// Refuses an export whose spool and spill files would not fit in `dir`'s file system:
+/// [`SPOOL_MULTIPLE`] times `expected_bytes` (or [`DEFAULT_EXPECTED_BYTES`]) plus
+/// [`SPOOL_RESERVE_BYTES`] must be free.
+pub fn check_free_space(dir: &Path, expected_bytes: Option<u64>) -> Result<()> {
+    let expected = expected_bytes.unwrap_or(DEFAULT_EXPECTED_BYTES);
+    let needed = expected
+        .saturating_mul(SPOOL_MULTIPLE)
+        .saturating_add(SPOOL_RESERVE_BYTES);
+    let free = free_bytes(dir)?;
+    if free < needed {
+        return Err(Error::Unavailable(format!(
+            "local disk: {} has {free} bytes ({}) free, an export needs {needed} bytes ({}): \
+             {SPOOL_MULTIPLE}x the expected {expected}-byte Parquet file for its spool and spill \
+             files plus {SPOOL_RESERVE_BYTES} bytes kept free for the job store; free some space \
+             or point LENDER_SPOOL_DIR at a larger file system",
+            dir.display(),
+            mib(free),
+            mib(needed),
+        )));
+    }
+    Ok(())
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Bytes an unprivileged process may still write on `dir`'s file system (statvfs).
+fn free_bytes(dir: &Path) -> Result<u64> {
+    let context = |e: &dyn std::fmt::Display| {
+        Error::Spool(format!("reading the free space of {}: {e}", dir.display()))
+    };
+    let c_path = CString::new(dir.as_os_str().as_bytes()).map_err(|e| context(&e))?;
+    // SAFETY: `c_path` is a valid NUL-terminated string; statvfs fills the zeroed struct.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return Err(context(&std::io::Error::last_os_error()));
+    }
+    // The field types differ between platforms (u32 or u64).
+    #[allow(clippy::unnecessary_cast)]
+    Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
 }
 
 impl Drop for Spool {
@@ -262,7 +363,7 @@ mod tests {
     #[tokio::test]
     async fn a_follower_reads_the_whole_file_as_it_grows() {
         let dir = std::env::temp_dir().join(format!("lender-spool-test-{}", std::process::id()));
-        let (spool, mut writer) = Spool::create(&dir, "grow.bin").await.unwrap();
+        let (spool, mut writer) = Spool::create(&dir, "grow.bin", Some(1)).await.unwrap();
         let progress = Arc::new(Progress::default());
         let follow = spool.follow(progress.clone()).await.unwrap();
         let reader = tokio::spawn(follow.map_ok(|b| b.to_vec()).try_concat());
@@ -292,7 +393,7 @@ mod tests {
     #[tokio::test]
     async fn a_follower_fails_when_the_encoder_gives_up() {
         let dir = std::env::temp_dir().join(format!("lender-spool-test2-{}", std::process::id()));
-        let (spool, mut writer) = Spool::create(&dir, "fail.bin").await.unwrap();
+        let (spool, mut writer) = Spool::create(&dir, "fail.bin", None).await.unwrap();
         let follow = spool.follow(Arc::new(Progress::default())).await.unwrap();
         std::io::Write::write_all(&mut writer, b"abc").unwrap();
         drop(writer);
@@ -302,5 +403,61 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("abandoned"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_export_that_cannot_fit_is_refused_naming_the_dir_and_bytes() {
+        let dir = std::env::temp_dir().join(format!("lender-spool-test3-{}", std::process::id()));
+        let absurd = u64::MAX / 8;
+        let Err(err) = Spool::create(&dir, "big.parquet", Some(absurd)).await else {
+            panic!("an export of {absurd} bytes was let through");
+        };
+        let text = err.to_string();
+        assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+        assert!(text.contains(&dir.display().to_string()), "{text}");
+        assert!(text.contains("free") && text.contains("needs"), "{text}");
+        assert!(
+            !dir.join("big.parquet").exists(),
+            "created despite the refusal"
+        );
+        // The same directory takes an export of the default size.
+        assert!(check_free_space(&dir, None).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn startup_removes_our_spool_and_spill_files_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("lender-spool-test4-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let job = uuid::Uuid::now_v7();
+        let ours = [
+            format!("{job}-1.parquet"),
+            format!("{job}-12.spill-3.arrows"),
+        ];
+        let foreign = [
+            "notes.txt".to_owned(),
+            "lender.redb".to_owned(),
+            format!("{job}.parquet"),
+            format!("{job}-1.parquet.bak"),
+            format!("{job}-x.spill-1.arrows"),
+            format!("{job}-1.spill-.arrows"),
+            "0000000g-0000-0000-0000-000000000000-1.parquet".to_owned(),
+        ];
+        for name in ours.iter().chain(&foreign) {
+            std::fs::write(dir.join(name), b"x").unwrap();
+        }
+        std::fs::create_dir_all(dir.join(format!("{job}-2.parquet"))).unwrap();
+        assert_eq!(Spool::clean_dir(&dir), ours.len());
+        for name in &ours {
+            assert!(!dir.join(name).exists(), "{name} left behind");
+        }
+        for name in &foreign {
+            assert!(dir.join(name).exists(), "{name} removed");
+        }
+        assert!(
+            dir.join(format!("{job}-2.parquet")).is_dir(),
+            "a directory removed"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

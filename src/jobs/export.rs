@@ -139,8 +139,13 @@ impl Jobs {
         let started = Instant::now();
         let tag = format!("{job_id}-{attempt}");
         let progress = self.track_export(job_id)?;
-        let (spool, sink) =
-            Spool::create(&self.config.spool_dir, &format!("{tag}.parquet")).await?;
+        let expected_bytes = self.store.export()?.and_then(|e| e.bytes);
+        let (spool, sink) = Spool::create(
+            &self.config.spool_dir,
+            &format!("{tag}.parquet"),
+            expected_bytes,
+        )
+        .await?;
         let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
         let spill = SpillPlace {
             dir: self.config.spool_dir.clone(),
