@@ -1,24 +1,33 @@
-"""MySQL that stops delivering rows mid-export (the server frozen with SIGSTOP, or the table
+"""An export attempt that cannot go on ends, and stops its own work.
+
+MySQL that stops delivering rows mid-export (the server frozen with SIGSTOP, or the table
 locked by another session): DbToHdfs ends with a clear error within the stall bound (plus a
 tenth), the old file stays, the stalled attempt is in the job history, the server leaves no
-query of its own running in MySQL, and the next DbToHdfs succeeds once MySQL is back."""
+query of its own running in MySQL, and the next DbToHdfs succeeds once MySQL is back. An
+upload that fails while MySQL still sends rows: no query left in MySQL, no spool file left
+open by the server."""
 
 import os
 import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from support import (
     EXPORT,
+    delete,
     export,
+    hdfs_dfs_cmd,
     jobs_json,
     mysql_client_cmd,
     mysql_server_pid,
     read_parquet,
+    run,
     serve,
     serve_with,
+    server_pid,
     sql,
     wait_until,
 )
@@ -111,4 +120,38 @@ def test_a_locked_table_ends_the_export_within_the_stall_bound():
         for session in sleeping_sessions():
             sql(f"KILL {session}")
         locker.wait(10)
+    assert export().startswith("success")
+
+
+def open_deleted_files(pid):
+    """Files the process holds open that are no longer in any directory (a spool left behind)."""
+    held = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:
+            continue
+        if str(target).endswith(" (deleted)"):
+            held.append(str(target))
+    return held
+
+
+def test_a_failed_upload_stops_the_query_and_releases_the_spool():
+    """The upload fails at once (the temporary directory is a file), while MySQL still sends
+    rows: every attempt fails, and the server stops reading and encoding each time."""
+    delete("/.lender-tmp")
+    run(hdfs_dfs_cmd("-touchz", "/.lender-tmp"))
+    try:
+        status = export(timeout=120)
+        assert status.startswith("error") and "/.lender-tmp" in status, status
+        # Within 3 s: a 1x export reads MySQL for about 3 s, so a reader left running would
+        # still be there (the bound tells a stopped attempt from one that ran to its end).
+        query_gone = wait_until(lambda: not export_queries(), 3,
+                                "the failed attempt's query to be gone from MySQL")
+        spool_closed = wait_until(lambda: not open_deleted_files(server_pid()), 3,
+                                  "the failed attempt's spool and spill files to be closed",
+                                  detail=lambda: open_deleted_files(server_pid()))
+        print(f"failed upload: query gone after {query_gone:.2f} s, spool closed after {spool_closed:.2f} s")
+    finally:
+        delete("/.lender-tmp")
     assert export().startswith("success")
