@@ -48,6 +48,13 @@ pub struct Config {
     pub partition_workers: usize,
     /// Upper bound on how long a gRPC call waits for its job.
     pub job_wait: Duration,
+    /// Job history keeps at most this many jobs (finished ones go first, oldest first), and
+    /// the queue as many finished tasks: every call for a county may create a job, so without
+    /// a bound the store grows with the calls.
+    pub history_max_jobs: usize,
+    /// Finished jobs (and finished queue tasks) older than this are removed; the default keeps
+    /// weeks of normal use for `lender jobs`.
+    pub history_max_age: Duration,
 }
 
 impl Config {
@@ -72,6 +79,11 @@ impl Config {
             partition_workers: usize::try_from(env_num("LENDER_PARTITION_WORKERS", 4)?)
                 .map_err(|e| format!("LENDER_PARTITION_WORKERS: {e}"))?,
             job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)?),
+            history_max_jobs: usize::try_from(env_num("LENDER_HISTORY_MAX_JOBS", 10_000)?)
+                .map_err(|e| format!("LENDER_HISTORY_MAX_JOBS: {e}"))?,
+            history_max_age: Duration::from_secs(
+                env_num("LENDER_HISTORY_MAX_AGE_DAYS", 30)?.saturating_mul(24 * 60 * 60),
+            ),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, fmt::Write};
 
+use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -11,6 +12,10 @@ use crate::{
     store::{PartitionRecord, Store},
     webhdfs::{NodeState, WebHdfs},
 };
+
+/// How many county files' block locations are asked of the NameNode at once: one request
+/// per file, so a report over hundreds of files must not open hundreds of connections.
+const LOCATION_LOOKUPS: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,12 +75,15 @@ pub async fn report(
             }
         });
     }
-    let mut partitions = Vec::new();
-    for record in store.partitions()? {
-        // A file the NameNode cannot locate has no hosts: it counts as lost.
-        let hosts = hosts_of(webhdfs, &record.path).await;
-        partitions.push(view(record, hosts, generation, &nodes));
-    }
+    let mut partitions: Vec<PartitionView> = stream::iter(store.partitions()?)
+        .map(|record| async {
+            // A file the NameNode cannot locate has no hosts: it counts as lost.
+            let hosts = hosts_of(webhdfs, &record.path).await;
+            view(record, hosts, generation, &nodes)
+        })
+        .buffer_unordered(LOCATION_LOOKUPS)
+        .collect()
+        .await;
     partitions.sort_by_key(|p| p.county);
     let datanodes = nodes
         .iter()

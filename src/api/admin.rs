@@ -1,9 +1,12 @@
-//! The operator interface: job history for `lender jobs` while the server runs.
+//! The operator interface: job history for `lender jobs` while the server runs, and the
+//! `lender health` / `lender partitions` views.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use serde::Serialize;
 use tonic::{Request, Response, Status};
 
+use super::cache::Cached;
 use crate::jobs::Jobs;
 
 pub mod proto {
@@ -16,14 +19,46 @@ use proto::{
     admin_server::Admin,
 };
 
+/// How old a Health or Partitions answer may be. Each one asks MySQL (a new connection) and
+/// the NameNode (once per county file); calls within this interval share one answer.
+const VIEW_REFRESH: Duration = Duration::from_secs(1);
+
+/// A view's JSON, or the status its refresh ended with (also shared for the interval).
+type ViewJson = Result<String, Status>;
+
 pub struct AdminService {
     jobs: Arc<Jobs>,
+    health: Cached<ViewJson>,
+    partitions: Cached<ViewJson>,
 }
 
 impl AdminService {
     pub fn new(jobs: Arc<Jobs>) -> Self {
-        AdminService { jobs }
+        AdminService {
+            jobs,
+            health: Cached::new(VIEW_REFRESH),
+            partitions: Cached::new(VIEW_REFRESH),
+        }
     }
+
+    async fn partitions_json(&self) -> ViewJson {
+        let report = crate::partitions_view::report(
+            self.jobs.store(),
+            self.jobs.webhdfs(),
+            &self.jobs.suspect_datanodes(),
+        )
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+        to_json(&report)
+    }
+
+    async fn health_json(&self) -> ViewJson {
+        to_json(&self.jobs.health_report().await)
+    }
+}
+
+fn to_json(report: &impl Serialize) -> ViewJson {
+    serde_json::to_string(report).map_err(|e| Status::internal(format!("encoding the view: {e}")))
 }
 
 #[tonic::async_trait]
@@ -45,22 +80,15 @@ impl Admin for AdminService {
         &self,
         _: Request<PartitionsRequest>,
     ) -> Result<Response<PartitionsReply>, Status> {
-        let report = crate::partitions_view::report(
-            self.jobs.store(),
-            self.jobs.webhdfs(),
-            &self.jobs.suspect_datanodes(),
-        )
-        .await
-        .map_err(|e| Status::unavailable(e.to_string()))?;
-        let report_json =
-            serde_json::to_string(&report).map_err(|e| Status::internal(e.to_string()))?;
+        let report_json = self
+            .partitions
+            .get_or_refresh(|| self.partitions_json())
+            .await?;
         Ok(Response::new(PartitionsReply { report_json }))
     }
 
     async fn health(&self, _: Request<HealthRequest>) -> Result<Response<HealthReply>, Status> {
-        let report = self.jobs.health_report().await;
-        let report_json =
-            serde_json::to_string(&report).map_err(|e| Status::internal(e.to_string()))?;
+        let report_json = self.health.get_or_refresh(|| self.health_json()).await?;
         Ok(Response::new(HealthReply { report_json }))
     }
 }

@@ -3,6 +3,7 @@
 //! crash and never a gRPC status the contract's client would not print.
 
 pub mod admin;
+mod cache;
 
 use std::sync::Arc;
 
@@ -55,7 +56,13 @@ impl Lender for LenderService {
                 error: String::new(),
             },
             Err(e) => {
-                tracing::warn!(path = %shorten(&path), error = %e, "BlockLocations failed");
+                // Debug formatting escapes the client's path (also inside the error text), so
+                // a newline in it cannot forge a log line.
+                tracing::warn!(
+                    path = ?shorten(&path),
+                    error = ?e.to_string(),
+                    "BlockLocations failed"
+                );
                 BlockLocationsResp {
                     block_entries: Default::default(),
                     error: e.to_string(),

@@ -122,6 +122,8 @@ impl Jobs {
         });
         jobs.clone().spawn_temp_cleanup();
         queue::spawn_workers(jobs.clone());
+        // Job history and finished queue tasks: pruned now and every minute.
+        queue::spawn_retention(jobs.clone());
         Ok(jobs)
     }
 

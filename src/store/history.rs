@@ -1,5 +1,7 @@
 //! Job history: one record per job, with every attempt.
 
+use std::time::Duration;
+
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
@@ -200,6 +202,44 @@ impl Store {
         .await
     }
 
+    /// Retention: removes the oldest finished jobs while the table holds more than
+    /// `max_jobs`, and every finished job submitted more than `max_age` ago, in one write
+    /// transaction. Queued and running jobs stay whatever their age: the queue and the callers
+    /// waiting on them still need their records. Returns how many were removed.
+    pub async fn prune_history(&self, max_jobs: usize, max_age: Duration) -> Result<usize> {
+        let max_age_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
+        let cutoff_ms = now_ms().saturating_sub(max_age_ms);
+        if !self.history_may_need_pruning(max_jobs, cutoff_ms)? {
+            return Ok(0);
+        }
+        self.write(move |txn| {
+            let mut table = txn.open_table(JOBS)?;
+            let doomed = jobs_beyond_retention(&table, max_jobs, cutoff_ms)?;
+            for id in &doomed {
+                table.remove(id.as_str())?;
+            }
+            Ok(doomed.len())
+        })
+        .await
+    }
+
+    /// A lock-free read first, so a periodic pass with nothing to do costs no write (and no
+    /// fsync): over the count, or the oldest record (keys sort by submission) is past the age.
+    fn history_may_need_pruning(&self, max_jobs: usize, cutoff_ms: u64) -> Result<bool> {
+        self.read(|txn| {
+            let table = txn.open_table(JOBS)?;
+            if table.len()? > max_jobs as u64 {
+                return Ok(true);
+            }
+            match table.first()? {
+                Some((_, raw)) => {
+                    Ok(from_json::<RetentionView>(raw.value())?.submitted_ms < cutoff_ms)
+                }
+                None => Ok(false),
+            }
+        })
+    }
+
     #[cfg(test)]
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>> {
         self.read(|txn| {
@@ -255,6 +295,39 @@ impl Store {
         })
         .await
     }
+}
+
+/// The two fields retention looks at: serde skips the rest, so a pass parses little.
+#[derive(Deserialize)]
+struct RetentionView {
+    state: JobState,
+    submitted_ms: u64,
+}
+
+/// Ids of the finished jobs to remove, oldest first (see [`Store::prune_history`]).
+fn jobs_beyond_retention(
+    table: &impl ReadableTable<&'static str, &'static str>,
+    max_jobs: usize,
+    cutoff_ms: u64,
+) -> Result<Vec<String>> {
+    let mut excess = usize::try_from(table.len()?)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(max_jobs);
+    let mut doomed = Vec::new();
+    for entry in table.iter()? {
+        let (id, raw) = entry?;
+        let job: RetentionView = from_json(raw.value())?;
+        if !matches!(job.state, JobState::Succeeded | JobState::Failed) {
+            continue;
+        }
+        if excess == 0 && job.submitted_ms >= cutoff_ms {
+            // Keys sort by submission time: every later job is younger and within the count.
+            break;
+        }
+        doomed.push(id.value().to_owned());
+        excess = excess.saturating_sub(1);
+    }
+    Ok(doomed)
 }
 
 #[cfg(test)]
@@ -356,5 +429,79 @@ mod tests {
         assert_eq!(job.attempts[0].outcome, AttemptOutcome::Interrupted);
         assert_eq!(job.state, JobState::Queued);
         assert_eq!(store.mark_interrupted().await.unwrap(), 0);
+    }
+
+    const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    const MONTH: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+    /// Writes a job record as it would be after `state`, submitted `age_ms` ago; returns its id.
+    async fn put_job(store: &Store, state: JobState, age_ms: u64) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut job = JobRecord::queued(&id, JobKind::Partition, "county=1".into());
+        job.state = state;
+        job.submitted_ms = now_ms() - age_ms;
+        let raw = to_json(&job).unwrap();
+        let key = id.clone();
+        store
+            .write(move |txn| {
+                txn.open_table(JOBS)?.insert(key.as_str(), raw.as_str())?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    fn ids(store: &Store) -> Vec<String> {
+        let mut ids: Vec<String> = store
+            .jobs(usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        ids.reverse();
+        ids
+    }
+
+    #[tokio::test]
+    async fn prune_history_keeps_the_newest_jobs_within_the_count() {
+        let (store, _dir) = temp_store().await;
+        let mut all = Vec::new();
+        for state in [
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Succeeded,
+        ] {
+            all.push(put_job(&store, state, 0).await);
+        }
+        assert_eq!(store.prune_history(3, MONTH).await.unwrap(), 2);
+        assert_eq!(ids(&store), all[2..]);
+        assert_eq!(store.prune_history(3, MONTH).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn prune_history_removes_finished_jobs_older_than_the_age() {
+        let (store, _dir) = temp_store().await;
+        put_job(&store, JobState::Succeeded, 45 * DAY_MS).await;
+        put_job(&store, JobState::Failed, 31 * DAY_MS).await;
+        let recent = put_job(&store, JobState::Failed, 29 * DAY_MS).await;
+        let fresh = put_job(&store, JobState::Succeeded, 0).await;
+        assert_eq!(store.prune_history(10_000, MONTH).await.unwrap(), 2);
+        assert_eq!(ids(&store), [recent, fresh]);
+    }
+
+    #[tokio::test]
+    async fn prune_history_keeps_queued_and_running_jobs() {
+        let (store, _dir) = temp_store().await;
+        let queued = put_job(&store, JobState::Queued, 90 * DAY_MS).await;
+        put_job(&store, JobState::Succeeded, 60 * DAY_MS).await;
+        let running = put_job(&store, JobState::Running, 45 * DAY_MS).await;
+        put_job(&store, JobState::Failed, 0).await;
+        assert_eq!(store.prune_history(0, MONTH).await.unwrap(), 2);
+        assert_eq!(ids(&store), [queued.clone(), running.clone()]);
+        assert_eq!(store.prune_history(0, Duration::ZERO).await.unwrap(), 0);
+        assert_eq!(ids(&store), [queued, running]);
     }
 }
