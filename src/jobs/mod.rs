@@ -60,9 +60,15 @@ pub struct Jobs {
     /// Footer of the current big file, keyed by generation.
     big_file: Mutex<Option<partition::BigFile>>,
     health: health::NodeHealth,
+    /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
+    reuse_reads: tokio::sync::Semaphore,
     /// The running export's progress, for the job views.
     export_progress: std::sync::Mutex<Option<Arc<export::ExportProgress>>>,
 }
+
+/// CalcAvgLoan reuse reads that run at once; more wait. Each holds a county file in memory
+/// (about 1 MB at 1x data, 10 MB at 10x): 16 keep that under 200 MB and both cores busy.
+const REUSE_READS: usize = 16;
 
 /// Work keys: calls about the same work share one job ("export", "county:55001").
 pub(crate) mod work_key {
@@ -111,6 +117,7 @@ impl Jobs {
             webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?,
             mysql: MySql::new(&config)?,
             health: health::NodeHealth::default(),
+            reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
             export_progress: std::sync::Mutex::new(None),
             config,
             store,
@@ -319,6 +326,7 @@ impl Jobs {
                 .unwrap_or_else(|e| panic!("test webhdfs client: {e}")),
             mysql: MySql::new(&config).unwrap_or_else(|e| panic!("test mysql client: {e}")),
             health: health::NodeHealth::default(),
+            reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
             export_progress: std::sync::Mutex::new(None),
             queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
             config,

@@ -114,6 +114,12 @@ impl Jobs {
     /// Answers from the county file: one read of the whole (small) file, then only the
     /// loan_amount column is decoded.
     async fn reuse(&self, record: &PartitionRecord) -> Result<CountyAnswer> {
+        // Each read holds a whole county file in memory: a burst of calls waits its turn.
+        let _slot = self
+            .reuse_reads
+            .acquire()
+            .await
+            .map_err(|_| Error::Unavailable("the server is shutting down".into()))?;
         if let Some(host) = self.health.first_down(&self.webhdfs, &record.hosts).await {
             return Err(Error::Unavailable(format!(
                 "{}: its DataNode {host} is down",
