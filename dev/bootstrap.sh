@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-if ! python3 -c "import grpc, grpc_tools, yaml, pytest, pyarrow, pandas" 2>/dev/null \
+if ! python3 -c "import grpc, grpc_tools, grpc_health, grpc_reflection, yaml, pytest, pyarrow, pandas" 2>/dev/null \
    || ! command -v just >/dev/null || ! command -v hadolint >/dev/null || ! command -v ruff >/dev/null; then
   echo "==> installing Python tools (requirements-dev.txt)"
   python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

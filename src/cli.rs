@@ -10,6 +10,7 @@ use crate::{
             AdminServer, AdminService,
             proto::{HealthRequest, JobsRequest, PartitionsRequest, admin_client::AdminClient},
         },
+        standard::{self, HealthSwitch, LENDER_SERVICE},
     },
     config::Config,
     health_view,
@@ -18,6 +19,7 @@ use crate::{
     mysql::MySql,
     partitions_view::{self, PartitionsReport},
     store::{JobKind, JobRecord, JobState, Store, now_ms},
+    telemetry,
     webhdfs::WebHdfs,
 };
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,6 +74,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Asks the running server's standard gRPC health service whether `Lender` is serving:
+    /// exit status 0 when it is (the container healthcheck).
+    Probe,
     /// One job with every attempt (start, end, outcome, error, rows, bytes, duration).
     Job {
         /// The job id (or a unique prefix of it), as `lender jobs` shows it.
@@ -145,6 +150,7 @@ pub async fn run() -> ExitCode {
         Command::Job { id, json } => job(config, &id, json).await,
         Command::Partitions { json } => partitions(config, json).await,
         Command::Health { json } => health(config, json).await,
+        Command::Probe => probe(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -168,7 +174,12 @@ async fn serve(config: Config) -> Result<(), String> {
         db = %config.db_path.display(),
         "starting lender"
     );
+    let metrics = config.metrics_listen;
     let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
+    if let Some(addr) = metrics {
+        telemetry::serve(addr)?;
+        spawn_state_gauges(jobs.clone());
+    }
     let shutdown = async {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -178,14 +189,39 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         tracing::info!("shutting down");
     };
+    let (health, health_service) = HealthSwitch::new().await;
+    let (reflection, reflection_v1alpha) = standard::reflection()?;
+    let stopping = health.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.not_serving().await;
+    };
+    health.serving().await;
     let served = tonic::transport::Server::builder()
         .add_service(LenderServer::new(LenderService::new(jobs.clone())))
         .add_service(AdminServer::new(AdminService::new(jobs.clone())))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .serve_with_shutdown(addr, shutdown)
         .await
         .map_err(|e| format!("gRPC server on {addr}: {e}"));
     jobs.drain(Duration::from_secs(10)).await;
     served
+}
+
+/// Keeps the metrics' state gauges current (every 5 s; a scrape every 15 s sees them fresh).
+fn spawn_state_gauges(jobs: Arc<Jobs>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            match jobs.telemetry_snapshot() {
+                Ok(snapshot) => telemetry::state(&snapshot),
+                Err(e) => tracing::warn!(error = %e, "could not read the store for the metrics"),
+            }
+        }
+    });
 }
 
 async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), String> {
@@ -277,12 +313,44 @@ async fn history(config: &Config, limit: u32) -> Result<Vec<JobRecord>, String> 
     }
 }
 
-/// A client of the running server's admin service, if one answers.
-async fn admin_client(config: &Config) -> Option<AdminClient<tonic::transport::Channel>> {
+/// `lender probe`: the standard health check of the contract's service, bounded at 3 s.
+async fn probe(config: &Config) -> Result<(), String> {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let check = async {
+        let channel = local_endpoint(config)?
+            .connect()
+            .await
+            .map_err(|e| format!("no server on {}: {e}", config.listen))?;
+        let request = HealthCheckRequest {
+            service: LENDER_SERVICE.to_owned(),
+        };
+        let reply = HealthClient::new(channel)
+            .check(request)
+            .await
+            .map_err(|e| format!("health check of {LENDER_SERVICE}: {}", e.message()))?;
+        Ok::<_, String>(reply.into_inner().status())
+    };
+    let status = tokio::time::timeout(Duration::from_secs(3), check)
+        .await
+        .map_err(|_| "health check: no answer within 3 s".to_owned())??;
+    println!("{LENDER_SERVICE}: {}", status.as_str_name());
+    match status {
+        tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
+        _ => Err(format!("{LENDER_SERVICE} is {}", status.as_str_name())),
+    }
+}
+
+/// The running server's address as seen from this host.
+fn local_endpoint(config: &Config) -> Result<tonic::transport::Endpoint, String> {
     let port = config.listen.rsplit_once(':').map_or("5000", |(_, p)| p);
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .ok()?
-        .connect_timeout(Duration::from_secs(1));
+        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+    Ok(endpoint.connect_timeout(Duration::from_secs(1)))
+}
+
+/// A client of the running server's admin service, if one answers.
+async fn admin_client(config: &Config) -> Option<AdminClient<tonic::transport::Channel>> {
+    let endpoint = local_endpoint(config).ok()?;
     Some(AdminClient::new(endpoint.connect().await.ok()?))
 }
 

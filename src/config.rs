@@ -44,6 +44,9 @@ pub struct Config {
     pub db_path: PathBuf,
     /// Where the export spools its Parquet file while uploading it (as large as the file).
     pub spool_dir: PathBuf,
+    /// Where Prometheus scrapes `/metrics` (`LENDER_METRICS_LISTEN`, default `0.0.0.0:9464`,
+    /// so the image serves them whatever compose file runs it); `off`: no metrics endpoint.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// How many partition jobs run at once.
     pub partition_workers: usize,
     /// Upper bound on how long a gRPC call waits for its job.
@@ -76,6 +79,7 @@ impl Config {
                     .parent()
                     .map_or_else(|| PathBuf::from("spool"), |dir| dir.join("spool")),
             },
+            metrics_listen: metrics_listen(&env_or("LENDER_METRICS_LISTEN", "0.0.0.0:9464"))?,
             partition_workers: usize::try_from(env_num("LENDER_PARTITION_WORKERS", 4)?)
                 .map_err(|e| format!("LENDER_PARTITION_WORKERS: {e}"))?,
             job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)?),
@@ -93,6 +97,16 @@ fn env_or(key: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// The metrics address, or `None` for `off`.
+fn metrics_listen(value: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    value.trim().parse().map(Some).map_err(|e| {
+        format!("LENDER_METRICS_LISTEN={value:?} is neither an address such as 0.0.0.0:9464 nor off: {e}")
+    })
 }
 
 /// A whole number from `key`, `default` when unset or empty, an error naming the variable and
@@ -114,6 +128,20 @@ pub fn partition_path(county: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::env_num;
+
+    #[test]
+    fn metrics_listen_is_an_address_or_off() {
+        assert_eq!(
+            super::metrics_listen("0.0.0.0:9464").map(|a| a.map(|a| a.port())),
+            Ok(Some(9464))
+        );
+        assert_eq!(super::metrics_listen(" OFF "), Ok(None));
+        let err = super::metrics_listen("9464").unwrap_err();
+        assert!(
+            err.contains("LENDER_METRICS_LISTEN") && err.contains("9464"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_bad_number_is_an_error_naming_the_variable_and_value() {

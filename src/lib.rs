@@ -21,6 +21,7 @@ mod mysql;
 mod partitions_view;
 mod spool;
 mod store;
+mod telemetry;
 mod webhdfs;
 
 pub mod cli;

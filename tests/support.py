@@ -47,6 +47,7 @@ from lenderdev import (  # noqa: E402, F401 - re-exported for the tests
     serve_with,
     server_address,
     server_pid,
+    setting,
     sql,
     wait_for_idle_jobs,
     wait_until,

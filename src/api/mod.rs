@@ -4,12 +4,13 @@
 
 pub mod admin;
 mod cache;
+pub mod standard;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use tonic::{Request, Response, Status};
 
-use crate::jobs::Jobs;
+use crate::{jobs::Jobs, telemetry};
 
 pub mod proto {
     tonic::include_proto!("_");
@@ -35,6 +36,7 @@ impl LenderService {
 #[tonic::async_trait]
 impl Lender for LenderService {
     async fn db_to_hdfs(&self, _: Request<Empty>) -> Result<Response<StatusString>, Status> {
+        let started = Instant::now();
         let status = match self.jobs.export().await {
             Ok(outcome) => outcome.status(),
             Err(e) => {
@@ -42,6 +44,8 @@ impl Lender for LenderService {
                 format!("error: DbToHdfs failed: {e}")
             }
         };
+        let ok = !status.starts_with("error");
+        telemetry::rpc_answered("DbToHdfs", ok, started.elapsed());
         Ok(Response::new(StatusString { status }))
     }
 
@@ -49,6 +53,7 @@ impl Lender for LenderService {
         &self,
         request: Request<BlockLocationsReq>,
     ) -> Result<Response<BlockLocationsResp>, Status> {
+        let started = Instant::now();
         let path = request.into_inner().path;
         let reply = match self.jobs.webhdfs().blocks_per_host(&path).await {
             Ok(counts) => BlockLocationsResp {
@@ -69,6 +74,7 @@ impl Lender for LenderService {
                 }
             }
         };
+        telemetry::rpc_answered("BlockLocations", reply.error.is_empty(), started.elapsed());
         Ok(Response::new(reply))
     }
 
@@ -76,6 +82,7 @@ impl Lender for LenderService {
         &self,
         request: Request<CalcAvgLoanReq>,
     ) -> Result<Response<CalcAvgLoanResp>, Status> {
+        let started = Instant::now();
         let county = request.into_inner().county_code;
         let reply = match self.jobs.average_loan(county).await {
             Ok(answer) => match i32::try_from(answer.average) {
@@ -94,6 +101,7 @@ impl Lender for LenderService {
                 error_reply(format!("county {county}: {e}"))
             }
         };
+        telemetry::rpc_answered("CalcAvgLoan", reply.error.is_empty(), started.elapsed());
         Ok(Response::new(reply))
     }
 }

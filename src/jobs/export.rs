@@ -192,6 +192,8 @@ impl Jobs {
         let written = staged.publish(&self.hdfs).await?;
         *self.big_file.lock().await = None;
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
+        let seconds = started.elapsed().as_secs_f64();
+        crate::telemetry::export_published(written.rows, written.bytes, seconds);
         self.store
             .finish_generation(generation, written.rows, written.bytes, encoded.counties)
             .await?;
@@ -200,7 +202,7 @@ impl Jobs {
             rows: written.rows,
             bytes: written.bytes,
             blocks,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
         })
     }
 }

@@ -36,6 +36,7 @@ impl NodeHealth {
     /// silent stays silent (until its suspicion expires or a probe says otherwise).
     pub fn suspect(&self, host: &str) {
         tracing::warn!(host, "DataNode unreachable; avoiding it for a while");
+        crate::telemetry::datanode_suspected(host);
         let mut suspects = lock(&self.suspects);
         let silent = fresh(&mut suspects)
             .get(host)
@@ -52,6 +53,7 @@ impl NodeHealth {
     /// Remembers what a probe found: `node` did not accept a connection, silently or not.
     pub fn suspect_unreachable(&self, node: &Unreachable) {
         tracing::warn!(host = %node.host, silent = node.silent, reason = %node.reason, "DataNode does not answer probes; avoiding it for a while");
+        crate::telemetry::datanode_suspected(&node.host);
         lock(&self.suspects).insert(
             node.host.clone(),
             Suspicion {

@@ -154,6 +154,24 @@ impl Jobs {
         .await
     }
 
+    /// The state the metrics show: jobs in flight, county files by state, store size.
+    pub fn telemetry_snapshot(&self) -> Result<crate::telemetry::Snapshot> {
+        let generation = self.store.export()?.map(|e| e.generation);
+        let (mut current, mut stale, mut lost) = (0, 0, 0);
+        for record in self.store.partitions()? {
+            match (record.lost, Some(record.generation) == generation) {
+                (true, _) => lost += 1,
+                (false, true) => current += 1,
+                (false, false) => stale += 1,
+            }
+        }
+        Ok(crate::telemetry::Snapshot {
+            jobs_in_flight: lock(&self.in_flight).len(),
+            county_files: [("current", current), ("stale", stale), ("lost", lost)],
+            store_bytes: std::fs::metadata(&self.config.db_path).map_or(0, |m| m.len()),
+        })
+    }
+
     /// DataNodes this server failed to reach lately.
     pub fn suspect_datanodes(&self) -> Vec<String> {
         self.health.suspects()

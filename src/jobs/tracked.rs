@@ -50,6 +50,8 @@ impl Jobs {
             jobs: self,
             key: job.key,
             id: job.id,
+            kind: job.kind,
+            started: Instant::now(),
             armed: true,
         };
         let mut backoff = Duration::from_millis(250);
@@ -120,6 +122,8 @@ struct Unfinished<'a> {
     jobs: &'a Jobs,
     key: &'a str,
     id: &'a str,
+    kind: JobKind,
+    started: Instant,
     armed: bool,
 }
 
@@ -127,6 +131,12 @@ impl Unfinished<'_> {
     /// Publishes the job's outcome; the guard is done.
     fn finish(mut self, outcome: Outcome) {
         self.armed = false;
+        self.publish(outcome);
+    }
+
+    fn publish(&self, outcome: Outcome) {
+        let succeeded = !matches!(outcome, Outcome::Failed(_));
+        crate::telemetry::job_ended(self.kind.as_str(), succeeded, self.started.elapsed());
         self.jobs.finish(self.key, self.id, outcome);
     }
 }
@@ -143,8 +153,7 @@ impl Drop for Unfinished<'_> {
                 "job {} stopped before it finished (its task was cancelled); call again to run it anew",
                 self.id
             ));
-            self.jobs
-                .finish(self.key, self.id, Outcome::Failed(Arc::new(error)));
+            self.publish(Outcome::Failed(Arc::new(error)));
         }
     }
 }

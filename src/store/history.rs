@@ -15,6 +15,15 @@ pub enum JobKind {
     Partition,
 }
 
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Export => "export",
+            JobKind::Partition => "partition",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
