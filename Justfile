@@ -4,6 +4,10 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 project := env_var_or_default("PROJECT", "p4")
+# PYTHONPATH of the Python programs run here: the gRPC modules dev/bootstrap.sh generates
+# (.local/py) and the helpers tests and bench share (pylib/lenderdev.py). pytest.ini's
+# pythonpath gives pytest the same.
+pythonpath := ".local/py:pylib"
 
 _default:
     @just --list --unsorted
@@ -65,7 +69,7 @@ dev-stop:
 
 # The client against the local server, e.g. `just client CalcAvgLoan -c 55001`
 client *args:
-    PYTHONPATH=.local/py LENDER_SERVER=127.0.0.1:5000 python3 client.py {{args}}
+    PYTHONPATH={{pythonpath}} LENDER_SERVER=127.0.0.1:5000 python3 client.py {{args}}
 
 # The whole job end to end on the local cluster, including a DataNode failure
 dev-demo: dev-up dev-serve
@@ -126,21 +130,21 @@ test: lint
 test-tuned: (dev-up "fast" "mariadb")
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR=mariadb bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR=mariadb PYTHONPATH=.local/py python3 -m pytest -q tests --ignore=tests/test_containers.py
+    LENDER_MYSQL_FLAVOUR=mariadb PYTHONPATH={{pythonpath}} python3 -m pytest -q tests --ignore=tests/test_containers.py
 
 # The course's cluster (Hadoop's defaults and its -D flags) with MariaDB (the contract, the CLI,
 # the DataNode faults, the mid-export faults) or Oracle MySQL (the data, the contract, the flavour)
 test-course flavour="mariadb": (dev-up "course" flavour)
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH=.local/py python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_stalls.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py" } }}
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_stalls.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py" } }}
 
 # The Docker deployment executed with podman: build the five images, run the six containers, the contract's sequence, a DataNode container killed (dev/containers.py, docs/docker.md)
 test-containers:
     bash dev/bootstrap.sh
     bash dev/mysql.sh up
     python3 dev/containers.py setup
-    PYTHONPATH=.local/py python3 -m pytest -q -s tests/test_containers.py
+    PYTHONPATH={{pythonpath}} python3 -m pytest -q -s tests/test_containers.py
 
 # The deployment in containers without a Docker engine (podman): `just containers build|up|down|status`
 containers *args:
@@ -149,17 +153,17 @@ containers *args:
 # Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures; writes bench/results/ and BENCHMARKS.md
 bench: dev-up dev-serve
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-    PYTHONPATH=.local/py python3 bench/bench.py
-    PYTHONPATH=.local/py python3 bench/bench.py --scale 10
-    PYTHONPATH=.local/py python3 bench/bench.py --recovery
+    PYTHONPATH={{pythonpath}} python3 bench/bench.py
+    PYTHONPATH={{pythonpath}} python3 bench/bench.py --scale 10
+    PYTHONPATH={{pythonpath}} python3 bench/bench.py --recovery
 
 # Recovery part only: kill / cut a DataNode in both NameNode profiles, time the correct answers (merged into BENCHMARKS.md)
 bench-recovery: dev-up dev-serve
-    PYTHONPATH=.local/py python3 bench/bench.py --recovery
+    PYTHONPATH={{pythonpath}} python3 bench/bench.py --recovery
 
 # DbToHdfs with a DataNode killed / cut off at 25/50/75 % of the write, both NameNode profiles: the fault test, its time table kept in bench/results/export-faults.txt
 bench-export-faults: dev-up dev-serve
-    PYTHONPATH=.local/py python3 -m pytest -q -s tests/test_export_faults.py | tee .local/export-faults.log
+    PYTHONPATH={{pythonpath}} python3 -m pytest -q -s tests/test_export_faults.py | tee .local/export-faults.log
     sed -n '/^DbToHdfs with a DataNode failing/,/^$/p' .local/export-faults.log > bench/results/export-faults.txt
 
 # Two builds' DbToHdfs in alternating rounds (wall, server CPU, peak RSS): just bench-ab-export /tmp/lender-A target/release/lender
@@ -168,7 +172,7 @@ bench-ab-export bin_a bin_b rounds="3": dev-up
 
 # Two builds' CalcAvgLoan create, each from its own export, in alternating rounds; BENCHMARKS.md shows a run made the day of the full benchmark
 bench-ab-create bin_a bin_b label_a="A" label_b="B": dev-up
-    PYTHONPATH=.local/py python3 bench/ab_create.py {{bin_a}} {{bin_b}} --label-a "{{label_a}}" --label-b "{{label_b}}" --out bench/results/ab-create.json
+    PYTHONPATH={{pythonpath}} python3 bench/ab_create.py {{bin_a}} {{bin_b}} --label-a "{{label_a}}" --label-b "{{label_b}}" --out bench/results/ab-create.json
 
 # Floor (a), DbToHdfs, create and reuse in each test set-up (tuned + MariaDB, course + MariaDB, course + Oracle MySQL): one table, bench/results/setups.json
 bench-setups: (bench-setup "fast" "mariadb") (bench-setup "course" "mariadb") (bench-setup "course" "mysql")
@@ -177,16 +181,16 @@ bench-setups: (bench-setup "fast" "mariadb") (bench-setup "course" "mariadb") (b
 bench-setup profile flavour: (dev-up profile flavour)
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH=.local/py python3 bench/setups.py
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/setups.py
 
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-    PYTHONPATH=.local/py python3 bench/bench.py --quick
+    PYTHONPATH={{pythonpath}} python3 bench/bench.py --quick
 
 # CalcAvgLoan create vs reuse through client.py -> outputs/performance_results.csv + .png; `just perf-analysis --docker` for Docker
 perf-analysis *args:
-    PYTHONPATH=.local/py LENDER_SERVER=127.0.0.1:5000 python3 bench/perf_analysis.py {{args}}
+    PYTHONPATH={{pythonpath}} LENDER_SERVER=127.0.0.1:5000 python3 bench/perf_analysis.py {{args}}
 
 # ---------------------------------------------------------------- Docker deployment
 

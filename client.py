@@ -14,10 +14,8 @@ import os
 import sys
 
 import grpc
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import lender_pb2  # noqa: E402
-import lender_pb2_grpc  # noqa: E402
+import lender_pb2
+import lender_pb2_grpc
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 the big file each build writes? The create reads the county's row groups, so it measures the
 export's layout as much as the partition job.
 
-    PYTHONPATH=.local/py python3 bench/ab_create.py BIN_A BIN_B [--rounds 5] \
+    PYTHONPATH=.local/py:pylib python3 bench/ab_create.py BIN_A BIN_B [--rounds 5] \
         [--label-a "8be8c45 (ORDER BY)"] [--label-b HEAD] [--out bench/results/ab-create.json]
 
 Each round runs A then B as the server, each with a store of its own (LENDER_DB, spool dir):
@@ -21,18 +21,13 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+import lenderdev as dev
+from measure import FIXED_COUNTIES, calc, lender_export
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / ".local" / "py"))
-sys.path.insert(0, str(ROOT / "pylib"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import lenderdev as dev  # noqa: E402
-from measure import FIXED_COUNTIES, calc, lender_export  # noqa: E402
-
 SCRATCH = ROOT / ".local" / "ab"
 
 

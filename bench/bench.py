@@ -10,6 +10,8 @@ the Python way.
                                            # both NameNode profiles, merged into the latest full result
     python3 bench/bench.py --render FILE   # rewrite BENCHMARKS.md and the plots from a result file
 
+each with PYTHONPATH=.local/py:pylib (the Justfile's `pythonpath`, which `just bench` and the other
+bench recipes set; the programs it starts inherit it).
 Runs against the local cluster and server (dev/cluster.sh, dev/mysql.sh, dev/serve.sh; endpoints
 and credentials from their `env` output, through pylib/lenderdev.py). Results go to
 <out>/<date>-<label>.json (default out: bench/results); a full run also writes BENCHMARKS.md and the

@@ -22,16 +22,13 @@ import threading
 import time
 from pathlib import Path
 
+import grpc
+import lender_pb2  # .local/py (dev/bootstrap.sh)
+import lender_pb2_grpc
+import lenderdev as dev
+from report import BASELINE, fmt
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / ".local" / "py"))  # lender_pb2*.py (dev/bootstrap.sh)
-sys.path.insert(0, str(ROOT / "pylib"))
-
-import grpc  # noqa: E402
-import lender_pb2  # noqa: E402
-import lender_pb2_grpc  # noqa: E402
-import lenderdev as dev  # noqa: E402
-from report import BASELINE, fmt  # noqa: E402
-
 EXPORT = dev.EXPORT
 FLOOR_DIR = "/bench/floor"
 # floor (a): the MariaDB client streams the rows (--quick: row by row, nothing buffered)

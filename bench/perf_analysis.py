@@ -7,6 +7,8 @@ outputs/performance_analysis.png (bar chart).
     python3 bench/perf_analysis.py            # the local cluster (server: dev/serve.sh env)
     python3 bench/perf_analysis.py --docker   # the Compose deployment (docker exec p4-server-1 ...)
 
+with PYTHONPATH=.local/py:pylib (`just perf-analysis` sets it).
+
 Times are wall seconds of each client.py invocation, as a user running the command sees them
 (including the client's Python start-up, and `docker exec` in Docker mode).
 """
@@ -18,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
+import lenderdev as dev
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "pylib"))
-import lenderdev as dev  # noqa: E402
 
 COUNTIES = [55001, 55003, 55027, 55059, 55133]
 

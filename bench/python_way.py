@@ -20,22 +20,21 @@ It writes only under /bench/python/ so it never touches the service's files.
     python3 bench/python_way.py export             # one DbToHdfs, prints a JSON line
     python3 bench/python_way.py avg 55001 [...]    # CalcAvgLoan per county, a JSON line each
     python3 bench/python_way.py worker             # a warm process: JSON requests on stdin
+
+with PYTHONPATH=.local/py:pylib (bench/measure.py's runs inherit it from the bench recipes).
 """
 import json
 import os
 import resource
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pylib"))
-
-import lenderdev as dev  # noqa: E402
-import pandas as pd  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-import sqlalchemy  # noqa: E402
-from hdfs_native import Client, WriteOptions  # noqa: E402
+import lenderdev as dev
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy
+from hdfs_native import Client, WriteOptions
 
 # The export's query (src/export_query.sql), ordered by county as a Python user would write it
 # to get a file clustered for county reads (the server clusters the rows itself).

@@ -2,7 +2,7 @@
 CalcAvgLoan create and reuse, measured against whatever is running now (the cluster's profile,
 the MySQL flavour of LENDER_MYSQL_FLAVOUR), so that set-ups compare in one table.
 
-    PYTHONPATH=.local/py python3 bench/setups.py [--reps 3] [--counties 10]
+    PYTHONPATH=.local/py:pylib python3 bench/setups.py [--reps 3] [--counties 10]
 
 `just bench-setups` starts each set-up in turn and runs this. Results are merged into
 bench/results/setups.json, keyed by set-up; the table of every set-up measured is printed.
@@ -11,11 +11,9 @@ Figures are medians; these machines are shared, so compare set-ups measured the 
 import argparse
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import FLOOR_A_ARGS, calc, dev, lender_export, log, median, timed  # noqa: E402
+from measure import FLOOR_A_ARGS, calc, dev, lender_export, log, median, timed
 
 RESULTS = Path(__file__).resolve().parent / "results" / "setups.json"
 

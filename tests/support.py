@@ -4,15 +4,9 @@ control of the local server. Everything talks to the real local cluster.
 The helpers themselves live in pylib/lenderdev.py (shared with the benchmark); this module
 re-exports them under the names the tests use."""
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / ".local" / "py"))
-sys.path.insert(0, str(ROOT / "pylib"))
-
-from lenderdev import (  # noqa: E402, F401 - re-exported for the tests
+from lenderdev import (  # noqa: F401 - re-exported for the tests
     EXPORT,
+    ROOT,
     MiB,
     avg,
     block_count,
@@ -54,4 +48,4 @@ from lenderdev import (  # noqa: E402, F401 - re-exported for the tests
     webhdfs,
     webhdfs_url,
 )
-from lenderdev import lender_cli as lender  # noqa: E402, F401
+from lenderdev import lender_cli as lender  # noqa: F401

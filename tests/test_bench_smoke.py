@@ -3,6 +3,7 @@ and writes a well-formed result file. It never checks that a time is under a bou
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,13 @@ def _ensure_bench_packages():
                         "-r", str(ROOT / "requirements-dev.txt")], check=True, timeout=900)
 
 
-def test_bench_quick_writes_well_formed_results(tmp_path):
+def test_bench_quick_writes_well_formed_results(tmp_path, pytestconfig):
     _ensure_bench_packages()
+    # the benchmark imports from where the tests do (pytest.ini's pythonpath), however pytest was started
+    paths = [*map(str, pytestconfig.getini("pythonpath")), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+                          capture_output=True, text=True, timeout=900, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=":".join(paths)))
     assert proc.returncode == 0, proc.stderr[-4000:]
     files = list(tmp_path.glob("*-quick.json"))
     assert len(files) == 1, list(tmp_path.iterdir())

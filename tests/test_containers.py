@@ -19,23 +19,18 @@ import ast
 import json
 import math
 import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from lenderdev import EXPORT, ROOT, MiB, oracle_query, run
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "dev"))
-import containers as deploy  # noqa: E402
-from lenderdev import oracle_query  # noqa: E402
+from dev import containers as deploy
 
 PROJECT = deploy.PROJECT
 SERVER = f"{PROJECT}-server-1"
 MYSQL = f"{PROJECT}-mysql-1"
 DATANODES = [f"{PROJECT}-dn-{n}" for n in (1, 2, 3)]
-EXPORT = "/hdma-wi-2021.parquet"
-MiB = 1024 * 1024
 ROWS_IN_RANGE = 426_716
 RESULTS = deploy.STATE / "results.json"
 results = {}
@@ -136,16 +131,14 @@ def wait_ready():
 def local_cluster_network():
     """The local cluster's network pieces (bridge lender0, the DataNode namespaces, their
     addresses and nftables), which the container test must leave exactly as they were."""
-    import subprocess
-
-    def run(*cmd):
-        return subprocess.run(cmd, capture_output=True, text=True).stdout
-    namespaces = sorted(line.split()[0] for line in run("ip", "netns", "list").splitlines()
+    def out(*cmd):
+        return run(cmd, check=False).stdout
+    namespaces = sorted(line.split()[0] for line in out("ip", "netns", "list").splitlines()
                         if line.startswith("lender-"))
-    state = {"links": sorted(line for line in run("ip", "-br", "addr").splitlines() if line.startswith("lender")),
+    state = {"links": sorted(line for line in out("ip", "-br", "addr").splitlines() if line.startswith("lender")),
              "namespaces": namespaces}
     for ns in namespaces:
-        state[ns] = run("ip", "netns", "exec", ns, "nft", "list", "ruleset")
+        state[ns] = out("ip", "netns", "exec", ns, "nft", "list", "ruleset")
     return state
 
 

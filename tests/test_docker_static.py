@@ -536,8 +536,7 @@ def test_server_dockerfile_has_plain_stages_only():
 def test_prebuilt_server_variant_changes_only_the_rust_stage():
     """The container test's Dockerfile (dev/containers.py) swaps the rust stage for the host's
     binary; every line from the runtime stage on is the real file's."""
-    sys.path.insert(0, str(ROOT / "dev"))
-    import containers
+    from dev import containers
 
     real = (ROOT / "Dockerfile.server").read_text()
     variant = containers.prebuilt_server_dockerfile(real)

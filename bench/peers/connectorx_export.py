@@ -11,7 +11,7 @@ connection settings those of the dev scripts. Writes only under /bench/ (default
 process), the three phases' seconds, the file's bytes and blocks as HDFS reports them
 (WebHDFS GETFILESTATUS / GET_BLOCK_LOCATIONS), peak RSS of this process.
 
-    python3 bench/peers/connectorx_export.py [--path /bench/peer/x.parquet] [--delete]
+    PYTHONPATH=.local/py:pylib python3 bench/peers/connectorx_export.py [--path /bench/peer/x.parquet] [--delete]
 """
 import argparse
 import json
@@ -20,15 +20,11 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "pylib"))
-
-import connectorx as cx  # noqa: E402
-import lenderdev as dev  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-from hdfs_native import Client, WriteOptions  # noqa: E402
+import connectorx as cx
+import lenderdev as dev
+import pyarrow.parquet as pq
+from hdfs_native import Client, WriteOptions
 
 DEFAULT_PATH = "/bench/peer/hdma-wi-2021.parquet"
 CHUNK = 8 * dev.MiB
