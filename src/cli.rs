@@ -161,6 +161,10 @@ pub async fn run() -> ExitCode {
     }
 }
 
+/// How long calls still open at shutdown may keep the server up (then they are cut; the
+/// jobs' own drain follows). Within Docker's 10 s between SIGTERM and SIGKILL with room.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
 async fn serve(config: Config) -> Result<(), String> {
     let addr = config
         .listen
@@ -192,20 +196,35 @@ async fn serve(config: Config) -> Result<(), String> {
     let (health, health_service) = HealthSwitch::new().await;
     let (reflection, reflection_v1alpha) = standard::reflection()?;
     let stopping = health.clone();
-    let shutdown = async move {
-        shutdown.await;
-        stopping.not_serving().await;
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let shutdown = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown.await;
+            stopping.not_serving().await;
+            signalled.notify_one();
+        }
     };
     health.serving().await;
-    let served = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(LenderServer::new(LenderService::new(jobs.clone())))
         .add_service(AdminServer::new(AdminService::new(jobs.clone())))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
-        .serve_with_shutdown(addr, shutdown)
-        .await
-        .map_err(|e| format!("gRPC server on {addr}: {e}"));
+        .serve_with_shutdown(addr, shutdown);
+    // Graceful shutdown waits for open calls, and some never end by themselves (a health
+    // Watch, a DbToHdfs waiting on a long export): they get SHUTDOWN_GRACE, then are cut.
+    let served = tokio::select! {
+        served = server => served.map_err(|e| format!("gRPC server on {addr}: {e}")),
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "calls still open after the shutdown grace; closing them");
+            Ok(())
+        }
+    };
     jobs.drain(Duration::from_secs(10)).await;
     served
 }

@@ -23,7 +23,7 @@ use parquet::{
 };
 
 use crate::{
-    config::{Config, TMP_DIR},
+    config::{BLOCK_SIZE, Config, TMP_DIR},
     error::{Error, Result},
 };
 
@@ -83,13 +83,34 @@ impl Hdfs {
             .map_err(|e| Error::hdfs(format!("opening {path}"), e))
     }
 
-    /// Reads a whole (small) file in one request.
-    pub async fn read_all(&self, path: &str) -> Result<Bytes> {
+    /// Reads a whole file, a block at a time, each read bounded by `stall`: a healthy
+    /// DataNode sends a block in milliseconds, a silent one is given up on after `stall`
+    /// however large the file. A file of one block is one request, as before.
+    pub async fn read_all(&self, path: &str, stall: Duration) -> Result<Bytes> {
         let reader = self.open(path).await?;
-        reader
-            .read_range(0, reader.file_length())
-            .await
-            .map_err(|e| Error::hdfs(format!("reading {path}"), e))
+        let len = reader.file_length();
+        let chunk = BLOCK_SIZE as usize;
+        let mut whole = bytes::BytesMut::with_capacity(len);
+        let mut offset = 0;
+        loop {
+            let want = chunk.min(len - offset);
+            let what = || format!("reading {path} at byte {offset} of {len}");
+            let part = bounded(what(), stall, async {
+                reader
+                    .read_range(offset, want)
+                    .await
+                    .map_err(|e| Error::hdfs(what(), e))
+            })
+            .await?;
+            if want == len {
+                return Ok(part);
+            }
+            whole.extend_from_slice(&part);
+            offset += want;
+            if offset >= len {
+                return Ok(whole.freeze());
+            }
+        }
     }
 
     pub async fn delete(&self, path: &str) -> Result<bool> {
@@ -352,7 +373,7 @@ fn leaf_count(field: &arrow::datatypes::Field) -> Result<usize> {
 
 /// Our own errors raised inside a Parquet sink (async, or a `Write` passing them inside an
 /// I/O error) come back as they were; others get `context`.
-fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
+pub(crate) fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
     let inner = match e {
         ParquetError::External(inner) => inner,
         other => return Error::parquet(context(), other),

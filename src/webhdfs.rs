@@ -6,15 +6,20 @@ use std::{collections::BTreeMap, time::Duration};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::{
+    error::{Error, Result},
+    spool::Progress,
+};
 
 /// Longest path we accept; HDFS itself limits a path to 8000 bytes.
 const MAX_PATH_LEN: usize = 4096;
 
-/// Longest a DataNode may take to write a county file through [`WebHdfs::create`] while it
-/// keeps answering our probes; far above a healthy stock cluster's seconds, far below the
-/// NameNode's 90 s to declare a node dead.
-pub const CREATE_LIMIT: Duration = Duration::from_secs(30);
+/// Longest a DataNode writing a file through [`WebHdfs::create`] may take no bytes (or, after
+/// the last one, not confirm the file) while it keeps answering our probes: far above a
+/// healthy stock cluster's seconds to close a file, far below the NameNode's 90 s to declare
+/// a node dead. A bound on a stall, not on the whole write: a large file takes as long as
+/// its bytes need.
+pub const CREATE_STALL: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct WebHdfs {
@@ -93,7 +98,7 @@ pub async fn probe_datanode(host: &str, addr: &str, timeout: Duration) -> Option
 /// accepting connections; probes it every `every`. Never resolves while it answers.
 async fn watch_datanode(target: &CreateTarget, every: Duration) -> Error {
     let Some(addr) = target.probe_addr() else {
-        // Nothing to probe (a redirect without a port we can tell): CREATE_LIMIT bounds it.
+        // Nothing to probe (a redirect without a port we can tell): CREATE_STALL bounds it.
         return std::future::pending().await;
     };
     loop {
@@ -108,6 +113,17 @@ async fn watch_datanode(target: &CreateTarget, every: Duration) -> Error {
                 ),
             };
         }
+    }
+}
+
+/// Resolves once `progress` has not advanced for `limit`, with how long it has not.
+async fn stalled(progress: &Progress, limit: Duration) -> Duration {
+    loop {
+        let idle = progress.idle();
+        if idle >= limit {
+            return idle;
+        }
+        tokio::time::sleep(limit - idle).await;
     }
 }
 
@@ -313,20 +329,23 @@ impl WebHdfs {
         }
     }
 
-    /// Creates `path` holding `data` (a small file, sent in one request) through a DataNode
-    /// chosen as in [`WebHdfs::create_target`]. Returns the DataNode's host.
+    /// Creates `path` from `body` through a DataNode chosen as in
+    /// [`WebHdfs::create_target`]; `progress` counts the bytes the body has handed over.
+    /// Returns the DataNode's host.
     ///
-    /// The write has no fixed deadline shorter than [`CREATE_LIMIT`]: a healthy DataNode of
-    /// a stock cluster may take seconds to close a file (its pipeline, its disk), and a
-    /// fixed 1.5 s failed such writes. Instead the DataNode is probed by a TCP connection
-    /// every `probe_every` while it writes; when it stops accepting connections (killed or
-    /// cut off), the write fails at once with [`Error::DataNode`] naming it, so the caller
-    /// can exclude it next time. A DataNode that still answers but does not finish within
-    /// [`CREATE_LIMIT`] fails the same way.
+    /// The write has no fixed deadline: a healthy DataNode of a stock cluster may take
+    /// seconds to close a file (its pipeline, its disk), and a large file takes as long as
+    /// its bytes need. Instead the DataNode is probed by a TCP connection every
+    /// `probe_every` while it writes; when it stops accepting connections (killed or cut
+    /// off), the write fails at once with [`Error::DataNode`] naming it, so the caller can
+    /// exclude it next time. A DataNode that still answers but takes no bytes (or does not
+    /// confirm the file) for [`CREATE_STALL`] fails the same way.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
         path: &str,
-        data: bytes::Bytes,
+        body: reqwest::Body,
+        progress: &Progress,
         replication: u32,
         block_size: u64,
         exclude: &[String],
@@ -335,20 +354,16 @@ impl WebHdfs {
         let target = self
             .create_target(path, replication, block_size, exclude)
             .await?;
-        let watched = async {
-            tokio::select! {
-                sent = self.send(&target, data.into()) => sent,
-                lost = watch_datanode(&target, probe_every) => Err(lost),
-            }
-        };
-        match tokio::time::timeout(CREATE_LIMIT, watched).await {
-            Ok(result) => result.map(|()| target.host),
-            Err(_) => Err(Error::DataNode {
-                host: target.host,
+        tokio::select! {
+            sent = self.send(&target, body) => sent.map(|()| target.host),
+            lost = watch_datanode(&target, probe_every) => Err(lost),
+            idle = stalled(progress, CREATE_STALL) => Err(Error::DataNode {
                 message: format!(
-                    "CREATE {path}: answers probes but did not finish the file within {} s",
-                    CREATE_LIMIT.as_secs()
+                    "CREATE {path}: answers probes but took no bytes or did not confirm the file for {} s ({} bytes sent)",
+                    idle.as_secs(),
+                    progress.sent()
                 ),
+                host: target.host.clone(),
             }),
         }
     }

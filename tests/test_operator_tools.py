@@ -4,8 +4,12 @@ standard services on its port, asked by clients that know only the standard prot
 it, and reflection as grpcurl lists and describes services; and a Prometheus scrape of its
 metrics endpoint, whose counters must move with an export and a DataNode failure."""
 
+import os
 import re
+import signal
+import time
 import urllib.request
+from pathlib import Path
 
 import grpc
 from google.protobuf.descriptor_pool import DescriptorPool
@@ -24,8 +28,11 @@ from support import (
     export,
     lender,
     read_parquet,
+    serve,
     server_address,
+    server_pid,
     setting,
+    wait_until,
 )
 
 
@@ -131,3 +138,28 @@ def test_metrics_count_a_killed_datanode_and_the_files_it_cost(oracle):
     recreated = (metric(after, "lender_jobs_total", kind="partition", outcome="succeeded")
                  - metric(before, "lender_jobs_total", kind="partition", outcome="succeeded"))
     assert recreated == len(on_node[victim]), (recreated, len(on_node[victim]))
+
+
+def test_shutdown_says_not_serving_and_ends_within_its_grace():
+    """SIGTERM: a client watching the health of Lender (as a load balancer does) hears
+    NOT_SERVING, and the server exits although that watch never ends by itself (graceful
+    shutdown waits for open calls: they get a grace, then are cut)."""
+    pid = server_pid()
+    try:
+        with channel() as ch:
+            watch = health_pb2_grpc.HealthStub(ch).Watch(health_pb2.HealthCheckRequest(service="Lender"),
+                                                         timeout=120)
+            assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+            os.kill(pid, signal.SIGTERM)
+            started = time.monotonic()
+            heard = []
+            try:
+                heard.extend(reply.status for reply in watch)
+            except grpc.RpcError:
+                pass  # cut at the end of the grace
+            assert health_pb2.HealthCheckResponse.NOT_SERVING in heard, heard
+            # the grace (3 s), the jobs' drain (nothing runs: about a second) and room
+            wait_until(lambda: not Path(f"/proc/{pid}").exists(), 20, "the server to exit")
+            print(f"server exited {time.monotonic() - started:.1f} s after SIGTERM")
+    finally:
+        serve("start")

@@ -11,7 +11,6 @@ use super::{CountyAnswer, Source, average_of};
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    hdfs::bounded,
     jobs::{Jobs, Outcome, PartitionArgs, queue, unexpected, work_key},
     loans::{AMOUNT_COLUMN, LoanSum},
     store::{JobKind, PartitionRecord},
@@ -126,20 +125,11 @@ impl Jobs {
                 record.path
             )));
         }
-        // A healthy county file reads in milliseconds. hdfs-native may spend up to three
-        // socket timeouts on a silent node (two cached connections, then a new one), so
-        // bound the read at about one timeout and rebuild the file instead.
-        let limit = self.config.datanode_timeout + Duration::from_millis(500);
-        let bytes = match bounded(
-            format!("reading {}", record.path),
-            limit,
-            self.hdfs.read_all(&record.path),
-        )
-        .await
-        {
-            Ok(bytes) => bytes,
-            Err(e) => return Err(e),
-        };
+        // A healthy county file reads a block in milliseconds. hdfs-native may spend up to
+        // three socket timeouts on a silent node (two cached connections, then a new one),
+        // so bound each block's read at about one timeout and rebuild the file instead.
+        let stall = self.config.datanode_timeout + Duration::from_millis(500);
+        let bytes = self.hdfs.read_all(&record.path, stall).await?;
         let (sum, rows) = sum_amounts(bytes, &record.path)?;
         if rows != record.rows {
             return Err(Error::InvalidInput(format!(

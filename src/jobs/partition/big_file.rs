@@ -13,6 +13,7 @@ use parquet::{
     arrow::{
         ParquetRecordBatchStreamBuilder, ProjectionMask,
         arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter},
+        async_reader::ParquetRecordBatchStream,
     },
     file::metadata::ParquetMetaData,
 };
@@ -36,6 +37,13 @@ pub(in crate::jobs) struct BigFile {
     reader: Arc<hdfs_native::file::FileReader>,
     metadata: Arc<ParquetMetaData>,
     pub(super) schema: SchemaRef,
+}
+
+impl BigFile {
+    /// The big file's size: no county file is larger.
+    pub(super) fn bytes(&self) -> u64 {
+        self.reader.file_length() as u64
+    }
 }
 
 /// How long one reader of the big file (and its list of failed DataNodes) is kept.
@@ -82,10 +90,10 @@ impl Jobs {
         }
     }
 
-    /// The county's rows, all columns: only row groups whose statistics admit the county
-    /// are fetched (their column chunks in parallel), and rows are filtered on county_code
-    /// before the other columns are decoded.
-    pub(super) async fn read_county(&self, big: &BigFile, county: i32) -> Result<Vec<RecordBatch>> {
+    /// The county's rows, all columns, as a stream of batches: only row groups whose
+    /// statistics admit the county are fetched (their column chunks in parallel), and rows
+    /// are filtered on county_code before the other columns are decoded.
+    pub(super) fn read_county(&self, big: &BigFile, county: i32) -> Result<CountyRows> {
         let groups = row_groups_for_county(&big.metadata, &big.schema, county)?;
         if groups.is_empty() {
             return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
@@ -109,16 +117,34 @@ impl Jobs {
             .map_err(|e| {
                 Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
             })?;
-        let limit = self.config.datanode_timeout * 4 + Duration::from_secs(10);
-        bounded(
-            format!("reading county {county} from {EXPORT_PATH}"),
-            limit,
-            async {
-                stream.try_collect().await.map_err(|e| {
-                    Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
-                })
-            },
-        )
+        Ok(CountyRows {
+            stream,
+            county,
+            stall: self.config.datanode_timeout * 4 + Duration::from_secs(10),
+        })
+    }
+}
+
+/// One county's rows from the big file, a batch at a time.
+pub(super) struct CountyRows {
+    stream: ParquetRecordBatchStream<ParquetFile>,
+    county: i32,
+    /// Longest one batch may take: a read that hdfs-native retries on another replica after
+    /// a dead DataNode (a few socket timeouts) fits; a stall does not. A bound per read, not
+    /// per county: a large county takes as long as its rows need.
+    stall: Duration,
+}
+
+impl CountyRows {
+    /// The next batch, `None` at the end.
+    pub(super) async fn next(&mut self) -> Result<Option<RecordBatch>> {
+        let what = || format!("reading county {} from {EXPORT_PATH}", self.county);
+        bounded(what(), self.stall, async {
+            self.stream
+                .try_next()
+                .await
+                .map_err(|e| Error::parquet(what(), e))
+        })
         .await
     }
 }

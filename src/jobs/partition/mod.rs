@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 pub(super) use big_file::BigFile;
+use county_file::{CountyEncoder, EncodedCounty};
 
 use super::{
     Jobs, Outcome, PartitionArgs,
@@ -104,31 +105,23 @@ impl Jobs {
         let generation = self.current_generation().await?;
         let big = self.big_file(generation).await?;
         let started = Instant::now();
-        let batches = match self.read_county(&big, county).await {
-            Ok(batches) => batches,
+        let path = partition_path(county);
+        let (encoded, sum) = match self.encode_county(&big, args, attempt, &path).await {
+            Ok(done) => done,
             Err(e) => {
                 // Its list of failed nodes may be what failed us (a node came back while
                 // its partner died): the next attempt opens a fresh reader.
-                self.forget_big_file_reader().await;
+                if !e.is_not_found() {
+                    self.forget_big_file_reader().await;
+                }
                 return Err(e);
             }
         };
-        let mut sum = LoanSum::default();
-        for batch in &batches {
-            let amounts = batch.column_by_name(AMOUNT_COLUMN).ok_or_else(|| {
-                Error::InvalidInput(format!("{EXPORT_PATH} has no {AMOUNT_COLUMN} column"))
-            })?;
-            sum.add(amounts)?;
-        }
-        if batches.iter().all(|b| b.num_rows() == 0) {
-            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
-        }
         let average = average_of(&sum)?;
-        let path = partition_path(county);
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let (rows, bytes) = (encoded.rows, encoded.bytes);
         let read_ms = started.elapsed().as_millis() as u64;
-        let (bytes, host) = self
-            .write_county(&path, &args.job_id, attempt, big.schema.clone(), &batches)
+        let host = self
+            .write_county(&path, &args.job_id, attempt, &encoded)
             .await?;
         let write_ms = started.elapsed().as_millis() as u64 - read_ms;
         tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
@@ -153,6 +146,42 @@ impl Jobs {
             rows,
             bytes,
         })
+    }
+}
+
+impl Jobs {
+    /// Streams the county's rows from the big file into a local county file, summing
+    /// their loan amounts on the way: memory holds a batch, never the county.
+    async fn encode_county(
+        &self,
+        big: &BigFile,
+        args: &PartitionArgs,
+        attempt: u32,
+        path: &str,
+    ) -> Result<(EncodedCounty, LoanSum)> {
+        let mut rows = self.read_county(big, args.county)?;
+        let mut encoder = CountyEncoder::create(
+            &self.config.spool_dir,
+            &args.job_id,
+            attempt,
+            big.schema.clone(),
+            path,
+            big.bytes(),
+        )
+        .await?;
+        let mut sum = LoanSum::default();
+        while let Some(batch) = rows.next().await? {
+            let amounts = batch.column_by_name(AMOUNT_COLUMN).ok_or_else(|| {
+                Error::InvalidInput(format!("{EXPORT_PATH} has no {AMOUNT_COLUMN} column"))
+            })?;
+            sum.add(amounts)?;
+            encoder.write(&batch)?;
+        }
+        let encoded = encoder.finish()?;
+        if encoded.rows == 0 {
+            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
+        }
+        Ok((encoded, sum))
     }
 }
 
