@@ -85,9 +85,11 @@ impl Hdfs {
 
     /// Reads a whole file, a block at a time, each read bounded by `stall`: a healthy
     /// DataNode sends a block in milliseconds, a silent one is given up on after `stall`
-    /// however large the file. A file of one block is one request, as before.
+    /// however large the file. A file of one block is one request, as before. Opening it
+    /// (a NameNode call) is bounded by `stall` too: a caller that asks the NameNode again
+    /// after a failure must not spend two NameNode timeouts.
     pub async fn read_all(&self, path: &str, stall: Duration) -> Result<Bytes> {
-        let reader = self.open(path).await?;
+        let reader = bounded(format!("opening {path}"), stall, self.open(path)).await?;
         let len = reader.file_length();
         let chunk = BLOCK_SIZE as usize;
         let mut whole = bytes::BytesMut::with_capacity(len);
