@@ -1,6 +1,6 @@
-"""Test order: the cluster and the data first, then the service, the static checks and the
-benchmark smoke test, and the fault tests (which kill DataNodes, the NameNode and the
-server) last, so that they cannot disturb the others.
+"""Test order: the cluster and the data first, then the service (and the web board on it, while
+every DataNode is up), the static checks and the benchmark smoke test, and the fault tests (which
+kill DataNodes, the NameNode and the server) last, so that they cannot disturb the others.
 
 Also makes pylib/lenderdev.py (the helpers shared with the benchmark) and the generated gRPC
 modules importable, and holds the fixtures several test files share."""
@@ -15,7 +15,7 @@ for _path in (ROOT / ".local" / "py", ROOT / "pylib"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-ORDER = ["test_hdfs_cluster", "test_mysql_data", "test_service", "test_docker_static",
+ORDER = ["test_hdfs_cluster", "test_mysql_data", "test_service", "test_board", "test_docker_static",
          "test_bench_smoke", "test_faults"]
 
 
