@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine of ours lacks for building, running and testing lender:
-# Python tools (grpc, pytest, just, hadolint, ruff), shellcheck, rustfmt and clippy, the release
-# build, and the client's generated gRPC modules. MariaDB and Hadoop are installed by dev/mysql.sh and
-# dev/cluster.sh when the cluster first starts. Idempotent and quiet when nothing is missing.
+# Python tools (grpc, pytest, just, hadolint, ruff), shellcheck, chromium (the web board's browser
+# test), rustfmt and clippy, the release build, and the client's generated gRPC modules. MariaDB and
+# Hadoop are installed by dev/mysql.sh and dev/cluster.sh when the cluster first starts. Idempotent
+# and quiet when nothing is missing.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -22,6 +23,11 @@ if ! command -v shellcheck >/dev/null; then
   echo "==> installing shellcheck (Debian package)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null \
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+fi
+if ! command -v chromium >/dev/null; then
+  echo "==> installing chromium (Debian package; tests/test_board.py renders the web board in it)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 fi
 if command -v rustup >/dev/null && ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
   echo "==> adding rustfmt and clippy"

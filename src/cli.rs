@@ -5,12 +5,13 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use crate::{
     api::{
-        LenderServer, LenderService,
+        self, LenderServer, LenderService,
         admin::{
             AdminServer, AdminService,
             proto::{HealthRequest, JobsRequest, PartitionsRequest, admin_client::AdminClient},
         },
         standard::{self, HealthSwitch, LENDER_SERVICE},
+        views::Views,
     },
     config::Config,
     health_view,
@@ -18,7 +19,7 @@ use crate::{
     jobs::Jobs,
     mysql::MySql,
     partitions_view::{self, PartitionsReport},
-    store::{JobKind, JobRecord, JobState, Store, now_ms},
+    store::{JobKind, JobRecord, JobState, Store},
     telemetry,
     webhdfs::WebHdfs,
 };
@@ -143,7 +144,7 @@ pub async fn run() -> ExitCode {
                     StateArg::Failed => JobState::Failed,
                 }),
                 county,
-                since_ms: since.map(|d| now_ms().saturating_sub(d.as_millis() as u64)),
+                since_ms: since.map(history_view::since_ms),
             };
             jobs(config, filter, limit, json).await
         }
@@ -178,11 +179,16 @@ async fn serve(config: Config) -> Result<(), String> {
         db = %config.db_path.display(),
         "starting lender"
     );
-    let metrics = config.metrics_listen;
+    let (metrics, board) = (config.metrics_listen, config.board_listen);
     let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
     if let Some(addr) = metrics {
         telemetry::serve(addr)?;
         spawn_state_gauges(jobs.clone());
+    }
+    // The admin service and the board answer from the same views (and caches).
+    let views = Arc::new(Views::new(jobs.clone()));
+    if let Some(addr) = board {
+        api::board::serve(addr, views.clone()).await?;
     }
     let shutdown = async {
         let mut term =
@@ -208,7 +214,7 @@ async fn serve(config: Config) -> Result<(), String> {
     health.serving().await;
     let server = tonic::transport::Server::builder()
         .add_service(LenderServer::new(LenderService::new(jobs.clone())))
-        .add_service(AdminServer::new(AdminService::new(jobs.clone())))
+        .add_service(AdminServer::new(AdminService::new(views)))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
@@ -244,28 +250,14 @@ fn spawn_state_gauges(jobs: Arc<Jobs>) {
 }
 
 async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), String> {
-    let records: Vec<JobRecord> = history(&config, HISTORY_SCAN)
-        .await?
-        .into_iter()
-        .filter(|job| filter.matches(job))
-        .take(limit)
-        .collect();
+    let history = history(&config, HISTORY_SCAN).await?;
+    let records: Vec<JobRecord> = filter.select(&history, limit).cloned().collect();
     print_out(records.as_slice(), json, history_view::render)
 }
 
 async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
     let records = history(&config, HISTORY_SCAN).await?;
-    let matching: Vec<&JobRecord> = records.iter().filter(|j| j.id.starts_with(id)).collect();
-    let job = match matching.as_slice() {
-        [job] => *job,
-        [] => return Err(format!("no job {id:?} in the history (see `lender jobs`)")),
-        many => {
-            return Err(format!(
-                "{id:?} matches {} jobs; give more of the id",
-                many.len()
-            ));
-        }
-    };
+    let job = history_view::find_job(&records, id)?;
     print_out(job, json, history_view::render_one)
 }
 

@@ -47,6 +47,9 @@ pub struct Config {
     /// Where Prometheus scrapes `/metrics` (`LENDER_METRICS_LISTEN`, default `0.0.0.0:9464`,
     /// so the image serves them whatever compose file runs it); `off`: no metrics endpoint.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where the read-only web board answers (`LENDER_BOARD_LISTEN`, default `off`: an
+    /// operator turns it on, e.g. `0.0.0.0:8080`; the Compose deployment does).
+    pub board_listen: Option<std::net::SocketAddr>,
     /// How many partition jobs run at once.
     pub partition_workers: usize,
     /// Upper bound on how long a gRPC call waits for its job.
@@ -79,7 +82,14 @@ impl Config {
                     .parent()
                     .map_or_else(|| PathBuf::from("spool"), |dir| dir.join("spool")),
             },
-            metrics_listen: metrics_listen(&env_or("LENDER_METRICS_LISTEN", "0.0.0.0:9464"))?,
+            metrics_listen: listen_or_off(
+                "LENDER_METRICS_LISTEN",
+                &env_or("LENDER_METRICS_LISTEN", "0.0.0.0:9464"),
+            )?,
+            board_listen: listen_or_off(
+                "LENDER_BOARD_LISTEN",
+                &env_or("LENDER_BOARD_LISTEN", "off"),
+            )?,
             partition_workers: usize::try_from(env_num("LENDER_PARTITION_WORKERS", 4)?)
                 .map_err(|e| format!("LENDER_PARTITION_WORKERS: {e}"))?,
             job_wait: Duration::from_secs(env_num("LENDER_JOB_WAIT_SECS", 1800)?),
@@ -99,13 +109,14 @@ fn env_or(key: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-/// The metrics address, or `None` for `off`.
-fn metrics_listen(value: &str) -> Result<Option<std::net::SocketAddr>, String> {
+/// The address an HTTP listener (metrics, board) binds, read from `key`'s `value`: `None`
+/// for `off`, an error naming the variable and its value for anything else.
+fn listen_or_off(key: &str, value: &str) -> Result<Option<std::net::SocketAddr>, String> {
     if value.trim().eq_ignore_ascii_case("off") {
         return Ok(None);
     }
     value.trim().parse().map(Some).map_err(|e| {
-        format!("LENDER_METRICS_LISTEN={value:?} is neither an address such as 0.0.0.0:9464 nor off: {e}")
+        format!("{key}={value:?} is neither an IP:port address (such as 0.0.0.0:8080) nor off: {e}")
     })
 }
 
@@ -130,15 +141,21 @@ mod tests {
     use super::env_num;
 
     #[test]
-    fn metrics_listen_is_an_address_or_off() {
+    fn a_listen_setting_is_an_address_or_off() {
+        let listen = |value| super::listen_or_off("LENDER_METRICS_LISTEN", value);
         assert_eq!(
-            super::metrics_listen("0.0.0.0:9464").map(|a| a.map(|a| a.port())),
+            listen("0.0.0.0:9464").map(|a| a.map(|a| a.port())),
             Ok(Some(9464))
         );
-        assert_eq!(super::metrics_listen(" OFF "), Ok(None));
-        let err = super::metrics_listen("9464").unwrap_err();
+        assert_eq!(listen(" OFF "), Ok(None));
+        let err = listen("9464").unwrap_err();
         assert!(
             err.contains("LENDER_METRICS_LISTEN") && err.contains("9464"),
+            "{err}"
+        );
+        let err = super::listen_or_off("LENDER_BOARD_LISTEN", "localhost:80").unwrap_err();
+        assert!(
+            err.contains("LENDER_BOARD_LISTEN") && err.contains("localhost:80"),
             "{err}"
         );
     }

@@ -93,13 +93,49 @@ pub async fn report(
     }
 }
 
+impl Check {
+    /// `ok` or `DOWN`.
+    pub fn mark(&self) -> &'static str {
+        if self.ok { "ok" } else { "DOWN" }
+    }
+}
+
+impl HealthReport {
+    /// `0 queued, 1 running`
+    pub fn queue_summary(&self) -> String {
+        format!("{} queued, {} running", self.queued_jobs, self.running_jobs)
+    }
+
+    /// `generation 104, 426716 rows, 15971576 bytes, finished 2026-12-01 00:42:23`
+    pub fn export_summary(&self) -> String {
+        match &self.export {
+            Some(e) => format!(
+                "generation {}, {} rows, {} bytes, finished {}",
+                e.generation,
+                e.rows.map_or("-".into(), |r| r.to_string()),
+                e.bytes.map_or("-".into(), |b| b.to_string()),
+                e.finished_ms.map_or("-".into(), format_time),
+            ),
+            None => "none yet (run DbToHdfs)".to_owned(),
+        }
+    }
+
+    /// `/var/lib/lender/lender.redb (5.6 MiB)`
+    pub fn store_summary(&self) -> String {
+        format!(
+            "{} ({:.1} MiB)",
+            self.store_path,
+            self.store_bytes as f64 / (1024.0 * 1024.0)
+        )
+    }
+}
+
 pub fn render(report: &HealthReport) -> String {
     let mut out = String::new();
-    let mark = |c: &Check| if c.ok { "ok  " } else { "DOWN" };
     let _ = writeln!(
         out,
-        "NameNode  {}  {}",
-        mark(&report.namenode),
+        "NameNode  {:<4}  {}",
+        report.namenode.mark(),
         report.namenode.detail
     );
     for (host, state) in &report.datanodes {
@@ -107,35 +143,12 @@ pub fn render(report: &HealthReport) -> String {
     }
     let _ = writeln!(
         out,
-        "MySQL     {}  {}",
-        mark(&report.mysql),
+        "MySQL     {:<4}  {}",
+        report.mysql.mark(),
         report.mysql.detail
     );
-    let _ = writeln!(
-        out,
-        "queue     {} queued, {} running",
-        report.queued_jobs, report.running_jobs
-    );
-    match &report.export {
-        Some(e) => {
-            let _ = writeln!(
-                out,
-                "export    generation {}, {} rows, {} bytes, finished {}",
-                e.generation,
-                e.rows.map_or("-".into(), |r| r.to_string()),
-                e.bytes.map_or("-".into(), |b| b.to_string()),
-                e.finished_ms.map_or("-".into(), format_time),
-            );
-        }
-        None => {
-            let _ = writeln!(out, "export    none yet (run DbToHdfs)");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "store     {} ({:.1} MiB)",
-        report.store_path,
-        report.store_bytes as f64 / (1024.0 * 1024.0)
-    );
+    let _ = writeln!(out, "queue     {}", report.queue_summary());
+    let _ = writeln!(out, "export    {}", report.export_summary());
+    let _ = writeln!(out, "store     {}", report.store_summary());
     out
 }

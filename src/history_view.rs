@@ -3,7 +3,7 @@
 
 use std::{fmt::Write, time::Duration};
 
-use crate::store::{AttemptRecord, JobKind, JobRecord, JobState, history::JobProgress};
+use crate::store::{JobKind, JobRecord, JobState, history::JobProgress, now_ms};
 
 /// Which jobs to show; every set field must match.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +25,34 @@ impl JobFilter {
                 let wanted = format!("county={county}");
                 job.args.split_whitespace().any(|arg| arg == wanted)
             })
+    }
+
+    /// The first `limit` of `jobs` that match (newest first when `jobs` are).
+    pub fn select<'a>(
+        &'a self,
+        jobs: &'a [JobRecord],
+        limit: usize,
+    ) -> impl Iterator<Item = &'a JobRecord> {
+        jobs.iter().filter(|job| self.matches(job)).take(limit)
+    }
+}
+
+/// The submission time (epoch ms) that a `since` of `ago` reaches back to.
+pub fn since_ms(ago: Duration) -> u64 {
+    now_ms().saturating_sub(u64::try_from(ago.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The one job whose id starts with `id` (`lender job ID`, the board's job page), or why
+/// there is none.
+pub fn find_job<'a>(jobs: &'a [JobRecord], id: &str) -> Result<&'a JobRecord, String> {
+    let mut matching = jobs.iter().filter(|j| j.id.starts_with(id));
+    match (matching.next(), matching.count()) {
+        (Some(job), 0) => Ok(job),
+        (None, _) => Err(format!("no job {id:?} in the history (see `lender jobs`)")),
+        (Some(_), more) => Err(format!(
+            "{id:?} matches {} jobs; give more of the id",
+            more + 1
+        )),
     }
 }
 
@@ -95,11 +123,6 @@ pub fn render(jobs: &[JobRecord]) -> String {
     }
     let mut out = String::new();
     for job in jobs {
-        let total: u64 = job
-            .attempts
-            .iter()
-            .filter_map(AttemptRecord::duration_ms)
-            .sum();
         let _ = writeln!(
             out,
             "{}  {:<9}  {:<34}  {:<9}  attempts={}  {}  {}",
@@ -108,7 +131,7 @@ pub fn render(jobs: &[JobRecord]) -> String {
             job.args,
             format!("{:?}", job.state).to_lowercase(),
             job.attempts.len(),
-            format_ms(total),
+            format_ms(job.duration_ms()),
             job.summary.as_deref().unwrap_or(""),
         );
         if let Some(progress) = &job.progress {
@@ -174,7 +197,7 @@ pub fn describe_progress(p: &JobProgress) -> String {
     )
 }
 
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -186,7 +209,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn format_ms(ms: u64) -> String {
+pub fn format_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
     } else {
@@ -223,7 +246,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{JobKind, JobState, history::AttemptOutcome};
+    use crate::store::{
+        JobKind, JobState,
+        history::{AttemptOutcome, AttemptRecord},
+    };
 
     fn job(kind: JobKind, args: &str, state: JobState, submitted_ms: u64) -> JobRecord {
         JobRecord {
@@ -300,6 +326,21 @@ mod tests {
             }),
             [3_000, 4_000]
         );
+    }
+
+    #[test]
+    fn a_job_is_found_by_a_unique_prefix_of_its_id() {
+        let jobs = [
+            job(JobKind::Export, "a", JobState::Succeeded, 1),
+            job(JobKind::Export, "a", JobState::Succeeded, 2),
+        ];
+        assert_eq!(find_job(&jobs, "a-2").map(|j| j.submitted_ms), Ok(2));
+        assert!(
+            find_job(&jobs, "a-")
+                .unwrap_err()
+                .contains("matches 2 jobs")
+        );
+        assert!(find_job(&jobs, "b").unwrap_err().contains("no job \"b\""));
     }
 
     #[test]

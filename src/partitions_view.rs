@@ -59,6 +59,27 @@ pub struct PartitionsReport {
     pub datanodes: Vec<DataNodeView>,
 }
 
+impl PartitionsReport {
+    /// How many county files are in `state`.
+    pub fn count(&self, state: PartitionState) -> usize {
+        self.partitions.iter().filter(|p| p.state == state).count()
+    }
+
+    /// `72 county files (export generation 104): 72 healthy, 0 stale, 0 lost`
+    pub fn headline(&self) -> String {
+        let generation = self
+            .export_generation
+            .map_or_else(|| "none".to_owned(), |g| g.to_string());
+        format!(
+            "{} county files (export generation {generation}): {} healthy, {} stale, {} lost",
+            self.partitions.len(),
+            self.count(PartitionState::Healthy),
+            self.count(PartitionState::Stale),
+            self.count(PartitionState::Lost),
+        )
+    }
+}
+
 /// Builds the report from the store and the NameNode. `suspects` are DataNodes the server
 /// itself failed to reach lately (treated like silent ones).
 pub async fn report(
@@ -147,24 +168,7 @@ fn view(
 
 pub fn render(report: &PartitionsReport) -> String {
     let mut out = String::new();
-    let generation = report
-        .export_generation
-        .map_or_else(|| "none".to_owned(), |g| g.to_string());
-    let count = |state| {
-        report
-            .partitions
-            .iter()
-            .filter(|p| p.state == state)
-            .count()
-    };
-    let _ = writeln!(
-        out,
-        "{} county files (export generation {generation}): {} healthy, {} stale, {} lost",
-        report.partitions.len(),
-        count(PartitionState::Healthy),
-        count(PartitionState::Stale),
-        count(PartitionState::Lost),
-    );
+    let _ = writeln!(out, "{}", report.headline());
     for p in &report.partitions {
         let _ = writeln!(
             out,

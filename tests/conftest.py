@@ -1,10 +1,10 @@
 """Test order, and the fixtures several test files share.
 
 ORDER names every tests/test_*.py; a file it does not name stops the run at collection (so the
-order cannot drift as files are added), a name without its file is allowed (test_board.py comes
-on another branch). The order: the cluster and the data first, then the service, the static
-checks and the benchmark smoke test, then the faults (which kill DataNodes, the NameNode and the
-server); after them, in the place they have always run in, the files added since.
+order cannot drift as files are added), a name without its file is allowed. The order: the
+cluster and the data first, then the service (and the web board on it, while every DataNode is
+up), the static checks and the benchmark smoke test, then the faults (which kill DataNodes, the
+NameNode and the server); after them, in the place they have always run in, the files added since.
 
 The imports (pylib/lenderdev.py, the helpers shared with the benchmark; the generated gRPC
 modules) come from pytest.ini's pythonpath."""
@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ORDER = ["test_hdfs_cluster", "test_mysql_data", "test_service", "test_docker_static",
+ORDER = ["test_hdfs_cluster", "test_mysql_data", "test_service", "test_board", "test_docker_static",
          "test_bench_smoke", "test_faults",
-         "test_board",  # the web board's test, on its own branch until it is merged
          "test_cli", "test_containers", "test_export_faults", "test_mysql_flavour",
          "test_operator_tools", "test_stalls"]
 

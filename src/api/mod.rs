@@ -3,8 +3,10 @@
 //! crash and never a gRPC status the contract's client would not print.
 
 pub mod admin;
+pub mod board;
 mod cache;
 pub mod standard;
+pub mod views;
 
 use std::{sync::Arc, time::Instant};
 

@@ -101,6 +101,14 @@ pub struct AttemptReport {
 }
 
 impl JobRecord {
+    /// The time its ended attempts took, together (a running attempt counts once it ends).
+    pub fn duration_ms(&self) -> u64 {
+        self.attempts
+            .iter()
+            .filter_map(AttemptRecord::duration_ms)
+            .sum()
+    }
+
     fn queued(id: &str, kind: JobKind, args: String) -> Self {
         JobRecord {
             id: id.to_owned(),
