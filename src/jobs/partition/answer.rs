@@ -1,13 +1,17 @@
-//! The CalcAvgLoan decision: answer from the county's own file when it is healthy and
+//! CalcAvgLoan's front door: answer from the county's own file when it is healthy and
 //! current (`reuse`), otherwise hand the county to a partition job (`create`, or `recreate`
-//! when the previous file was lost with a DataNode).
+//! when the previous file was lost with a DataNode). Which of these is `decide`'s; this
+//! file performs the I/O each step asks for.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
 
-use super::{CountyAnswer, Source, average_of};
+use super::{
+    CountyAnswer, Source, average_of,
+    decide::{Stat, Step, after_failed_reuse, after_stat, plan},
+};
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
@@ -25,39 +29,35 @@ impl Jobs {
         }
         let generation = self.current_generation().await?;
         self.check_exported(county)?;
-        let source = match self.store.partition(county)? {
-            Some(record) if record.generation == generation && !record.lost => {
-                match self.reuse(&record).await {
+        let record = self.store.partition(county)?;
+        let mut step = plan(record.as_ref(), generation);
+        // Only I/O here: what follows each piece of it is `decide`'s. The walk is short:
+        // at most a read of the county file, then a question to the NameNode.
+        let source = loop {
+            step = match step {
+                Step::Reuse(record) => match self.reuse(record).await {
                     Ok(answer) => return Ok(answer),
-                    Err(e) if e.is_not_found() => Source::Create,
-                    // Ask the NameNode before blaming the file: if it is down, nothing is lost.
-                    Err(e) => match self.hdfs.stat(&record.path).await {
-                        Err(namenode) => {
-                            return Err(Error::Unavailable(format!(
-                                "cannot read {}: HDFS NameNode unreachable ({namenode})",
-                                record.path
-                            )));
-                        }
-                        Ok(None) => Source::Create,
-                        Ok(Some(_)) => {
-                            if e.is_datanode_failure() {
-                                record.hosts.iter().for_each(|h| self.health.suspect(h));
-                            }
-                            tracing::warn!(county, error = %e, "county file unreadable; rebuilding it");
-                            self.store.mark_partition_lost(county).await?;
-                            Source::Recreate
-                        }
-                    },
+                    Err(e) => after_failed_reuse(record, &e),
+                },
+                Step::Stat(record, cause) => {
+                    let stat = Stat::of(self.hdfs.stat(&record.path).await);
+                    after_stat(record, cause, stat)
                 }
-            }
-            // Marked lost earlier: rebuilt again unless someone deleted the file meanwhile.
-            Some(record) if record.generation == generation => {
-                match self.hdfs.stat(&record.path).await {
-                    Ok(None) => Source::Create,
-                    _ => Source::Recreate,
+                Step::Rebuild {
+                    record,
+                    suspect_hosts,
+                    reason,
+                } => {
+                    if suspect_hosts {
+                        record.hosts.iter().for_each(|h| self.health.suspect(h));
+                    }
+                    tracing::warn!(county, error = %reason, "county file unreadable; rebuilding it");
+                    self.store.mark_partition_lost(county).await?;
+                    break Source::Recreate;
                 }
+                Step::Unavailable(message) => return Err(Error::Unavailable(message)),
+                Step::Job(source) => break source,
             }
-            _ => Source::Create,
         };
         // A partition job needs the NameNode: when it is down, say so now rather than
         // queue work that can only fail slowly.

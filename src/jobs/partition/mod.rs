@@ -1,12 +1,13 @@
-//! CalcAvgLoan's work, one concern per file: `answer` decides between reusing the county's
-//! file and a partition job; this module is the job, which cuts the county's rows out of
-//! the big file (`big_file`), writes `/partitions/<county>.parquet` (`county_file`) and
-//! answers from those rows (`create`, or `recreate` when the previous file was lost with a
-//! DataNode).
+//! CalcAvgLoan's work, one concern per file: `decide` chooses between reusing the county's
+//! file and a partition job, `answer` performs that choice's I/O; this module is the job,
+//! which cuts the county's rows out of the big file (`big_file`), writes
+//! `/partitions/<county>.parquet` (`county_file`) and answers from those rows (`create`, or
+//! `recreate` when the previous file was lost with a DataNode).
 
 mod answer;
 mod big_file;
 mod county_file;
+mod decide;
 
 use std::time::Instant;
 
