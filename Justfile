@@ -166,6 +166,10 @@ bench-export-faults: dev-up dev-serve
     PYTHONPATH={{pythonpath}} python3 -m pytest -q -s tests/test_export_faults.py | tee .local/export-faults.log
     sed -n '/^DbToHdfs with a DataNode failing/,/^$/p' .local/export-faults.log > bench/results/export-faults.txt
 
+# Figures that must not grow with the data: spool disk per export, the largest county's create/reuse/recreate and peak RSS, at 1x and (scale=10) at 10x (bench/scale.py)
+bench-scale scale="10": dev-up dev-serve
+    PYTHONPATH={{pythonpath}} python3 bench/scale.py --scale {{scale}} --out bench/results/scale.json
+
 # Two builds' DbToHdfs in alternating rounds (wall, server CPU, peak RSS): just bench-ab-export /tmp/lender-A target/release/lender
 bench-ab-export bin_a bin_b rounds="3": dev-up
     bash bench/ab_export.sh {{bin_a}} {{bin_b}} {{rounds}}
