@@ -706,12 +706,8 @@ def run_1x(args):
 
 
 def run_10x(args):
-    dump = ROOT / ".local" / "data" / f"hdma-wi-2021-x{args.scale}.sql.gz"
+    dump = dev.scaled_dump(args.scale, log=log)
     out = {"scale": args.scale, "date": dt.datetime.now().isoformat(timespec="seconds"), "dump": str(dump)}
-    if not dump.exists():
-        log(f"generating the {args.scale}x dump")
-        dev.run(["cargo", "run", "-q", "-p", "datagen", "--release", "--", "--scale", str(args.scale),
-                 "--out", str(dump)], timeout=3600)
     try:
         log(f"loading the {args.scale}x data into MariaDB (minutes)")
         start = time.perf_counter()

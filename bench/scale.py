@@ -22,8 +22,6 @@ from pathlib import Path
 import lender_pb2  # .local/py (dev/bootstrap.sh)
 import lenderdev as dev
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def log(msg):
     print(f"[scale] {msg}", file=sys.stderr, flush=True)
@@ -157,11 +155,7 @@ def main():
     args = ap.parse_args()
     results = [measure("1x", args.reuse_reps)]
     if args.scale != 1:
-        dump = ROOT / ".local" / "data" / f"hdma-wi-2021-x{args.scale}.sql.gz"
-        if not dump.exists():
-            log(f"generating the {args.scale}x dump")
-            dev.run(["cargo", "run", "-q", "-p", "datagen", "--release", "--", "--scale", str(args.scale),
-                     "--out", str(dump)], timeout=3600)
+        dump = dev.scaled_dump(args.scale, log=log)
         try:
             log(f"loading the {args.scale}x data (minutes)")
             dev.dev_script("mysql", "up", "--dump", dump, timeout=7200)

@@ -365,6 +365,17 @@ def datanode_states():
 # ------------------------------------------------------------------ the dev scripts
 
 
+def scaled_dump(scale, log=print):
+    """The synthetic dump at `scale` times the data (.local/data/hdma-wi-2021-x{scale}.sql.gz),
+    generated first when missing (minutes at 10x)."""
+    dump = ROOT / ".local" / "data" / f"hdma-wi-2021-x{scale}.sql.gz"
+    if not dump.exists():
+        log(f"generating the {scale}x dump")
+        run(["cargo", "run", "-q", "-p", "datagen", "--release", "--", "--scale", str(scale), "--out", str(dump)],
+            timeout=3600)
+    return dump
+
+
 def dev_script(script, *args, timeout=900, check=True, text=True, input=None):
     return run(["bash", ROOT / "dev" / f"{script}.sh", *args], timeout=timeout, check=check, text=text,
                input=input)
