@@ -67,9 +67,9 @@ pub enum Error {
     #[error("timed out: {0}")]
     Timeout(String),
 
-    /// One DataNode failed us; the caller may avoid it and try again.
-    #[error("DataNode {host}: {message}")]
-    DataNode { host: String, message: String },
+    /// DataNodes failed us (usually one); the caller may avoid them and try again.
+    #[error("DataNode {}: {message}", hosts.join(", "))]
+    DataNode { hosts: Vec<String>, message: String },
 
     /// A dependency stayed unreachable for as long as we were willing to wait.
     #[error("{0}")]
@@ -88,6 +88,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// One DataNode, `host`, failed us.
+    pub fn datanode(host: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::DataNode {
+            hosts: vec![host.into()],
+            message: message.into(),
+        }
+    }
+
     /// An hdfs-native error with what we were doing. "All DataNodes failed" comes with a
     /// debug dump of every replica's DataNode (kilobytes): it becomes one sentence naming
     /// the DataNodes instead.
@@ -97,7 +105,7 @@ impl Error {
             && let Some(replicas) = message.strip_prefix("All DataNodes failed: ")
         {
             return Error::DataNode {
-                host: quoted_values(replicas, "host_name: \"").join(", "),
+                hosts: quoted_values(replicas, "host_name: \""),
                 message: format!(
                     "{context}: every replica of the data is on these DataNodes and none of them answers; it can be read again once one of them is back"
                 ),
@@ -149,7 +157,7 @@ impl Error {
 
     /// True when this is a DataNode failure naming `host` (among others, perhaps).
     pub fn names(&self, host: &str) -> bool {
-        matches!(self, Error::DataNode { host: hosts, .. } if hosts.split(", ").any(|h| h == host))
+        matches!(self, Error::DataNode { hosts, .. } if hosts.iter().any(|h| h == host))
     }
 
     /// True when the file (or directory) is simply absent, as opposed to unreadable.
@@ -238,6 +246,9 @@ mod tests {
             "{text}"
         );
         assert!(error.is_datanode_failure() && error.is_retryable());
+        // The hosts are kept as a list: each is named, nothing is parsed back from text.
+        assert!(matches!(&error, Error::DataNode { hosts, .. } if hosts == &["dn1", "dn2"]));
+        assert!(error.names("dn1") && error.names("dn2") && !error.names("dn"));
     }
 
     #[test]

@@ -105,13 +105,13 @@ async fn watch_datanode(target: &CreateTarget, every: Duration) -> Error {
         tokio::time::sleep(every).await;
         if let Some(lost) = probe_datanode(&target.host, &addr, every).await {
             tracing::warn!(host = %lost.host, reason = %lost.reason, path = %target.path, "DataNode stopped answering during CREATE");
-            return Error::DataNode {
-                host: lost.host,
-                message: format!(
+            return Error::datanode(
+                lost.host,
+                format!(
                     "CREATE {}: stopped answering while writing the file: {}",
                     target.path, lost.reason
                 ),
-            };
+            );
         }
     }
 }
@@ -357,14 +357,14 @@ impl WebHdfs {
         tokio::select! {
             sent = self.send(&target, body) => sent.map(|()| target.host),
             lost = watch_datanode(&target, probe_every) => Err(lost),
-            idle = stalled(progress, CREATE_STALL) => Err(Error::DataNode {
-                message: format!(
+            idle = stalled(progress, CREATE_STALL) => Err(Error::datanode(
+                target.host.clone(),
+                format!(
                     "CREATE {path}: answers probes but took no bytes or did not confirm the file for {} s ({} bytes sent)",
                     idle.as_secs(),
                     progress.sent()
                 ),
-                host: target.host.clone(),
-            }),
+            )),
         }
     }
 
@@ -386,15 +386,12 @@ impl WebHdfs {
                     .map(|s| format!(": {s}"))
                     .unwrap_or_default();
                 if e.is_connect() {
-                    Error::DataNode {
-                        host: host.clone(),
-                        message: format!("{}: could not connect{cause}", context()),
-                    }
+                    Error::datanode(host, format!("{}: could not connect{cause}", context()))
                 } else {
-                    Error::DataNode {
-                        host: host.clone(),
-                        message: format!("{}: the write broke off ({e}{cause})", context()),
-                    }
+                    Error::datanode(
+                        host,
+                        format!("{}: the write broke off ({e}{cause})", context()),
+                    )
                 }
             })?;
         if reply.status() != StatusCode::CREATED {

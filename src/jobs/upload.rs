@@ -206,10 +206,10 @@ impl Jobs {
             if give_up {
                 return blamed.unwrap_or_else(|| {
                     self.health.suspect(&target.host);
-                    Error::DataNode {
-                        host: target.host.clone(),
-                        message: format!("{what}, although every DataNode answers"),
-                    }
+                    Error::datanode(
+                        target.host.clone(),
+                        format!("{what}, although every DataNode answers"),
+                    )
                 });
             }
         }
@@ -224,8 +224,8 @@ impl Jobs {
         match self.probe_datanodes(&error.to_string()).await {
             Some(blamed) => blamed,
             None => {
-                if let Error::DataNode { host, .. } = &error {
-                    self.health.suspect(host);
+                if let Error::DataNode { hosts, .. } = &error {
+                    hosts.iter().for_each(|host| self.health.suspect(host));
                 }
                 error
             }
@@ -246,10 +246,9 @@ impl Jobs {
         for node in &down {
             self.health.suspect_unreachable(node);
         }
-        let hosts: Vec<&str> = down.iter().map(|n| n.host.as_str()).collect();
         let reasons: Vec<&str> = down.iter().map(|n| n.reason.as_str()).collect();
         Some(Error::DataNode {
-            host: hosts.join(", "),
+            hosts: down.iter().map(|n| n.host.clone()).collect(),
             message: format!("{} ({symptom})", reasons.join("; ")),
         })
     }

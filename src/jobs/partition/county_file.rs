@@ -145,10 +145,10 @@ impl Jobs {
             };
             self.hdfs.remove_quietly(&tmp).await;
             match error {
-                Error::DataNode { host, message } => {
-                    self.health.suspect(&host);
-                    tracing::warn!(path, try_number, %host, %message, "DataNode failed the write; trying another");
-                    last_error = Some(Error::DataNode { host, message });
+                Error::DataNode { hosts, message } => {
+                    hosts.iter().for_each(|host| self.health.suspect(host));
+                    tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
+                    last_error = Some(Error::DataNode { hosts, message });
                 }
                 e if !avoid.is_empty() => {
                     // The NameNode refuses when we exclude every node it has: our suspicions

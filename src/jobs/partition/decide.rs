@@ -176,10 +176,7 @@ mod tests {
     }
 
     fn datanode() -> Error {
-        Error::DataNode {
-            host: "dn1".into(),
-            message: "connection reset".into(),
-        }
+        Error::datanode("dn1", "connection reset")
     }
 
     /// Neither a missing file nor a DataNode's failure (e.g. a row count that disagrees).
