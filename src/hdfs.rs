@@ -92,7 +92,8 @@ impl Hdfs {
         let reader = bounded(format!("opening {path}"), stall, self.open(path)).await?;
         let len = reader.file_length();
         let chunk = BLOCK_SIZE as usize;
-        let mut whole = bytes::BytesMut::with_capacity(len);
+        // Only a file of several blocks needs a buffer to join them in.
+        let mut whole = bytes::BytesMut::new();
         let mut offset = 0;
         loop {
             let want = chunk.min(len - offset);
@@ -106,6 +107,9 @@ impl Hdfs {
             .await?;
             if want == len {
                 return Ok(part);
+            }
+            if whole.is_empty() {
+                whole.reserve(len);
             }
             whole.extend_from_slice(&part);
             offset += want;
