@@ -37,11 +37,12 @@ use crate::error::{Error, Result};
 const CHUNK: usize = 256 * 1024;
 
 /// Local disk one export may take, as a multiple of the Parquet file it writes: the spool
-/// (1x) plus the clusterer's ZSTD-compressed spill files, which hold nearly every row until
-/// the end of the input. On a sample of the real data the compressed spill takes 18% of the
-/// Arrow bytes, 2.9x the Parquet bytes of the same rows (less the 24 MiB that wait in
-/// memory), so the peak is about 3.3x the file; 4x covers it with a little room.
-pub const SPOOL_MULTIPLE: u64 = 4;
+/// (1x) plus the clusterer's spill files, which hold nearly every row until the end of the
+/// input at 1x. Spills are dictionary-encoded Parquet segments ([`crate::jobs::spill`]); the
+/// measured peak was 1.73x the file at 1x (27.0 MiB for 15.6 MiB, `bench/ab_export.py`,
+/// 2026-12-02; 2.6x when spills were ZSTD Arrow IPC), less at 10x, where more counties fill
+/// a group of their own before the end.
+pub const SPOOL_MULTIPLE: u64 = 2;
 
 /// Bytes kept free beyond the export's share on the spool's file system, for the job store
 /// (by default the spool is a subdirectory of the store's directory) and the log: a full
@@ -152,8 +153,8 @@ impl Spool {
 }
 
 /// Whether `name` is a file an export attempt writes: `{job uuid}-{attempt}.parquet` (the
-/// spool, named in `export_once`) or `{job uuid}-{attempt}.spill-{n}.arrows` (a spill file,
-/// named by `SpillPlace`).
+/// spool, named in `export_once`) or `{job uuid}-{attempt}.spill-{n}.parquet` (a spill file,
+/// named by `SpillPlace`; `.arrows` before 2026-12-02, when spills were Arrow IPC).
 fn is_ours(name: &str) -> bool {
     let Some((id, rest)) = name.split_at_checked(36) else {
         return false;
@@ -162,9 +163,10 @@ fn is_ours(name: &str) -> bool {
         return false;
     };
     let (attempt, suffix) = rest.split_at(rest.len() - rest.trim_start_matches(digit).len());
-    let spill_number = suffix
-        .strip_prefix(".spill-")
-        .and_then(|s| s.strip_suffix(".arrows"));
+    let spill_number = suffix.strip_prefix(".spill-").and_then(|s| {
+        s.strip_suffix(".parquet")
+            .or_else(|| s.strip_suffix(".arrows"))
+    });
     uuid::Uuid::try_parse(id).is_ok()
         && !attempt.is_empty()
         && (suffix == ".parquet"
@@ -432,15 +434,17 @@ mod tests {
         let job = uuid::Uuid::now_v7();
         let ours = [
             format!("{job}-1.parquet"),
-            format!("{job}-12.spill-3.arrows"),
+            format!("{job}-12.spill-3.parquet"),
+            format!("{job}-12.spill-4.arrows"),
         ];
         let foreign = [
             "notes.txt".to_owned(),
             "lender.redb".to_owned(),
             format!("{job}.parquet"),
             format!("{job}-1.parquet.bak"),
-            format!("{job}-x.spill-1.arrows"),
-            format!("{job}-1.spill-.arrows"),
+            format!("{job}-x.spill-1.parquet"),
+            format!("{job}-1.spill-.parquet"),
+            format!("{job}-1.spill-2.txt"),
             "0000000g-0000-0000-0000-000000000000-1.parquet".to_owned(),
         ];
         for name in ours.iter().chain(&foreign) {
