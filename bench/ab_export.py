@@ -66,7 +66,7 @@ def main():
                   f"spool peak {r['spool_peak_bytes'] / dev.MiB:.1f} MiB for a "
                   f"{r['file_bytes'] / dev.MiB:.1f} MiB file, peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
     med = {n: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for n, rs in runs.items()}
-    ratio = {k: statistics.median(b[k] / a[k] for a, b in zip(runs["A"], runs["B"])) for k in runs["A"][0]}
+    ratio = {k: statistics.median(b[k] / a[k] for a, b in zip(runs["A"], runs["B"], strict=True)) for k in runs["A"][0]}
     for k in ("wall_s", "cpu_s", "spool_peak_bytes", "peak_rss_mib"):
         print(f"{k}: A {med['A'][k]:.2f}, B {med['B'][k]:.2f}, B/A (median of rounds) {ratio[k]:.2f}")
     if args.out:
