@@ -117,7 +117,7 @@ impl ColumnBuilder {
 
     /// A length-encoded cell, borrowed from the packet: what `append(Value::Bytes)` does,
     /// without the `Vec` per cell.
-    fn append_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+    pub(super) fn append_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         match self {
             Self::Utf8(b) => match std::str::from_utf8(bytes) {
                 Ok(text) => b.append_value(text),

@@ -78,9 +78,24 @@ async fn collect(mysql: &MySql, query: &'static str) -> (Vec<RecordBatch>, Vec<R
 
 /// Equal batches, or a panic naming the first cell that differs.
 fn assert_same(old: &[RecordBatch], new: &[RecordBatch]) {
-    assert_eq!(old.len(), new.len(), "batches");
+    if let Some(difference) = first_difference(old, new) {
+        panic!("{difference}");
+    }
+}
+
+/// Where two decoders' batches first differ, if they do.
+fn first_difference(old: &[RecordBatch], new: &[RecordBatch]) -> Option<String> {
+    if old.len() != new.len() {
+        return Some(format!("{} batches, then {}", old.len(), new.len()));
+    }
     for (number, (a, b)) in old.iter().zip(new).enumerate() {
-        assert_eq!(a.schema(), b.schema(), "schema of batch {number}");
+        if a.schema() != b.schema() {
+            return Some(format!(
+                "schema of batch {number}: {:?} vs {:?}",
+                a.schema(),
+                b.schema()
+            ));
+        }
         for (index, field) in a.schema().fields().iter().enumerate() {
             let (x, y) = (a.column(index), b.column(index));
             if x.to_data() == y.to_data() {
@@ -88,16 +103,42 @@ fn assert_same(old: &[RecordBatch], new: &[RecordBatch]) {
             }
             let row = (0..x.len().max(y.len()))
                 .find(|&r| x.slice(r, 1).to_data() != y.slice(r, 1).to_data());
-            panic!(
+            return Some(format!(
                 "batch {number}, column {} ({}): first difference at row {row:?}:\noracle {:?}\nnew    {:?}",
                 field.name(),
                 field.data_type(),
                 row.map(|r| x.slice(r, 1)),
                 row.map(|r| y.slice(r, 1)),
-            );
+            ));
         }
-        assert_eq!(a, b, "batch {number}");
     }
+    None
+}
+
+/// The text protocol (COM_QUERY) on our connection, for the figures only.
+async fn read_text(mysql: &MySql, query: &str, mut each: impl FnMut(RecordBatch)) -> u64 {
+    let mut wire = mysql.open_wire().await.unwrap_or_else(|e| panic!("{e}"));
+    let columns = wire.query(query).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut batch = BatchBuilder::new(schema_of(&columns), BATCH_ROWS);
+    let (mut rows, mut packet) = (0, Vec::new());
+    while wire
+        .next_text_row(&mut packet)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        batch
+            .push_text(&packet)
+            .unwrap_or_else(|e| panic!("text: {e}"));
+        rows += 1;
+        if batch.len() == BATCH_ROWS {
+            each(batch.finish().unwrap_or_else(|e| panic!("{e}")));
+        }
+    }
+    if batch.len() > 0 {
+        each(batch.finish().unwrap_or_else(|e| panic!("{e}")));
+    }
+    let _ = wire.quit().await;
+    rows
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,28 +266,42 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[ignore = "needs MySQL: LENDER_MYSQL_URL; prints figures"]
 async fn decoder_cpu_and_wall_time() {
     let mysql = mysql();
-    read_wire(&mysql, EXPORT_QUERY, drop).await; // warm the server's buffer pool
-    let (mut old, mut new) = (Vec::new(), Vec::new());
+    let (mut oracle, mut text) = (Vec::new(), Vec::new());
+    read_values(&mysql, EXPORT_QUERY, |b| oracle.push(b)).await; // warms the buffer pool too
+    read_text(&mysql, EXPORT_QUERY, |b| text.push(b)).await;
+    let same = first_difference(&oracle, &text);
+    println!(
+        "text protocol vs oracle: {}",
+        same.as_deref().unwrap_or("equal")
+    );
+    drop((oracle, text));
+    let mut figures = [Vec::new(), Vec::new(), Vec::new()];
     for round in 1..=3 {
         let o = measure(read_values(&mysql, EXPORT_QUERY, drop)).await;
         let n = measure(read_wire(&mysql, EXPORT_QUERY, drop)).await;
+        let t = measure(read_text(&mysql, EXPORT_QUERY, drop)).await;
         println!(
-            "round {round}: old {:.2} s CPU {:.2} s wall | new {:.2} s CPU {:.2} s wall ({} rows)",
-            o.0, o.1, n.0, n.1, n.2
+            "round {round}: old {:.2} s CPU {:.2} s wall | binary {:.2} s CPU {:.2} s wall | text {:.2} s CPU {:.2} s wall ({} rows)",
+            o.0, o.1, n.0, n.1, t.0, t.1, n.2
         );
-        assert_eq!(o.2, n.2);
-        old.push((o.0, o.1));
-        new.push((n.0, n.1));
+        assert_eq!((o.2, t.2), (n.2, n.2));
+        for (all, one) in figures.iter_mut().zip([o, n, t]) {
+            all.push((one.0, one.1));
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let cpu = |v: &[(f64, f64)]| median(v.iter().map(|x| x.0).collect());
     let wall = |v: &[(f64, f64)]| median(v.iter().map(|x| x.1).collect());
+    let [old, new, text] = &figures;
     println!(
-        "median: old {:.2} s CPU {:.2} s wall | new {:.2} s CPU {:.2} s wall | CPU -{:.0} %",
-        cpu(&old),
-        wall(&old),
-        cpu(&new),
-        wall(&new),
-        100.0 * (1.0 - cpu(&new) / cpu(&old))
+        "median: old {:.2} s CPU {:.2} s wall | binary {:.2} s CPU {:.2} s wall (CPU -{:.0} %) | text {:.2} s CPU {:.2} s wall (CPU -{:.0} %)",
+        cpu(old),
+        wall(old),
+        cpu(new),
+        wall(new),
+        100.0 * (1.0 - cpu(new) / cpu(old)),
+        cpu(text),
+        wall(text),
+        100.0 * (1.0 - cpu(text) / cpu(old)),
     );
 }

@@ -15,6 +15,8 @@ mod live;
 mod schema;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text;
 mod values;
 mod wire;
 

@@ -229,6 +229,32 @@ impl Wire {
         let mut body = statement.to_le_bytes().to_vec();
         body.extend_from_slice(&[0x00, 1, 0, 0, 0]); // no cursor, one iteration
         self.command(COM_STMT_EXECUTE, &body).await?;
+        self.columns().await
+    }
+
+    /// Runs `sql` by the text protocol (COM_QUERY) and reads its column definitions; its
+    /// rows follow through [`Wire::next_text_row`]. Only measured against the binary
+    /// protocol (tests): the export uses the binary one.
+    #[cfg(test)]
+    pub(super) async fn query(&mut self, sql: &str) -> Result<Vec<Column>> {
+        self.command(COM_QUERY, sql.as_bytes()).await?;
+        self.columns().await
+    }
+
+    /// The text protocol's row: any first byte but 0xFF (ERR) and a short 0xFE (the end).
+    #[cfg(test)]
+    pub(super) async fn next_text_row(&mut self, packet: &mut Vec<u8>) -> Result<bool> {
+        self.read_packet(packet).await?;
+        match packet.first() {
+            Some(0xFE) if packet.len() < 0xFF_FFFF => Ok(false),
+            Some(0xFF) => Err(self.refusal(packet)),
+            _ => Ok(true),
+        }
+    }
+
+    /// A result set's header: the column count, the column definitions, then (without
+    /// the deprecate-EOF capability) an EOF packet.
+    async fn columns(&mut self) -> Result<Vec<Column>> {
         let mut packet = Vec::new();
         self.read_packet(&mut packet).await?;
         let count = match packet.first() {
