@@ -5,19 +5,24 @@ mysqld restart succeeds with the oracle's row count: the restart empties the ser
 password hashes and breaks every connection the service held, so the service has to connect
 again and do caching_sha2's full authentication.
 
-Skipped unless the flavour in use (LENDER_MYSQL_FLAVOUR, else `dev/mysql.sh env`) is mysql. The
-second test also needs HDFS and the lender server, started against this flavour
-(LENDER_MYSQL_FLAVOUR=mysql dev/serve.sh start)."""
+Those two are skipped unless the flavour in use (LENDER_MYSQL_FLAVOUR, else `dev/mysql.sh env`)
+is mysql; the second also needs HDFS and the lender server, started against this flavour
+(LENDER_MYSQL_FLAVOUR=mysql dev/serve.sh start).
 
+The last test runs on either flavour: the server's own row reader (src/mysql/wire.rs, our
+connection's row packets straight into Arrow) against mysql_async's `Value` decoder as the
+oracle, through the `#[ignore]`d Rust tests of src/mysql/live.rs."""
+
+import os
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
-from lenderdev import dev_script, export, export_row_count, mysql, mysql_flavour, server_pid, sql
+from lenderdev import ROOT, dev_script, export, export_row_count, mysql, mysql_flavour, mysql_url, run, server_pid, sql
 
-pytestmark = pytest.mark.skipif(mysql_flavour() != "mysql",
-                                reason="LENDER_MYSQL_FLAVOUR is not mysql (this is the Oracle MySQL flavour's test)")
+oracle_mysql_only = pytest.mark.skipif(
+    mysql_flavour() != "mysql", reason="LENDER_MYSQL_FLAVOUR is not mysql (this is the Oracle MySQL flavour's test)")
 
 
 def status_value(name):
@@ -36,6 +41,7 @@ def mysqld_pid():
     raise AssertionError(f"dev/mysql.sh status names no mysqld of this checkout:\n{out}")
 
 
+@oracle_mysql_only
 def test_server_is_oracle_mysql_and_every_root_account_uses_caching_sha2():
     version, comment = sql("SELECT VERSION(), @@version_comment")[0]
     assert "mariadb" not in f"{version} {comment}".lower(), (version, comment)
@@ -47,6 +53,7 @@ def test_server_is_oracle_mysql_and_every_root_account_uses_caching_sha2():
     assert all(plugin == "caching_sha2_password" for _, plugin in accounts), accounts
 
 
+@oracle_mysql_only
 def test_first_export_after_a_mysqld_restart_matches_the_oracle():
     # the running lender server must be the one that talks to this flavour's server
     environ, problem = None, None
@@ -91,3 +98,14 @@ def test_first_export_after_a_mysqld_restart_matches_the_oracle():
     assert f"exported {expected} rows" in status, (expected, status)
     # the export read from the restarted server (it did not die and come back under us)
     assert mysqld_pid() == pid_after
+
+
+def test_row_reader_decodes_as_mysql_async_does_on_this_flavour():
+    """src/mysql/live.rs against this flavour's server: the whole export and a table of every
+    column type, decoded by both decoders, equal cell for cell; and a connection after FLUSH
+    PRIVILEGES (caching_sha2's full authentication on Oracle MySQL). Not the timing test."""
+    env = {**os.environ, "LENDER_MYSQL_URL": mysql_url()}
+    proc = run(["cargo", "test", "--release", "--quiet", "--lib", "mysql::live::", "--", "--ignored",
+                "--test-threads=1", "--skip", "decoder_cpu_and_wall_time"], env=env, check=False, timeout=1800)
+    assert proc.returncode == 0, f"cargo test in {ROOT} failed ({mysql_flavour()}):\n{proc.stdout}\n{proc.stderr}"
+    assert "3 passed" in proc.stdout, proc.stdout

@@ -1,0 +1,323 @@
+//! All MySQL access: connecting with bounded backoff (MySQL loads its dump slowly at first
+//! start) and streaming the export query into Arrow batches whose types follow the MySQL
+//! column types and nullability. Rows are never all in memory: a bounded channel of batches
+//! connects this reader to the Parquet writer, so the two overlap and back-pressure works.
+//!
+//! The export's rows come through a connection of our own (`wire`) whose row packets are
+//! decoded straight into Arrow builders (`binary`): mysql_async would build a `Value` per
+//! cell first, which cost a third of the server's CPU during an export. mysql_async still
+//! serves everything else (ping, KILL) and, in tests, decodes the same query as the oracle.
+
+mod binary;
+mod builders;
+#[cfg(test)]
+mod live;
+mod schema;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod text;
+mod values;
+mod wire;
+
+use std::{
+    future::Future,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::Duration,
+};
+
+use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
+use mysql_async::{Conn, Opts, OptsBuilder, prelude::Queryable};
+use tokio::sync::mpsc;
+
+pub use self::schema::{parse_decimal, schema_of};
+use self::{builders::BatchBuilder, wire::Wire};
+use crate::{
+    config::Config,
+    error::{Error, Result},
+};
+
+/// The export rule, stated once: every `loans` column plus the type's name, loans strictly
+/// between $30k and $800k. No ORDER BY: MariaDB would sort the whole result before sending
+/// the first row; the export clusters rows by county itself (jobs::cluster). The tests and
+/// the benchmark read the same file.
+pub const EXPORT_QUERY: &str = include_str!("../export_query.sql");
+
+/// Idle time before the kernel probes a silent connection: a path that drops packets is
+/// found by TCP itself, not only by our stall bound.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(10);
+
+/// Bound of a quick exchange with MySQL (a ping, a KILL, a goodbye).
+const QUICK: Duration = Duration::from_secs(3);
+
+/// How a read ended without an error.
+enum Read {
+    /// Every row was sent, then `End`.
+    Complete,
+    /// The consumer gave up (its own error ends the export).
+    Abandoned,
+}
+
+/// ER_LOCK_WAIT_TIMEOUT: the session's lock wait bound ran out.
+const LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// What the reader hands on: batches of rows, then the end of the data with the number of
+/// rows sent. A channel that closes without `End` means the reader died: the data is cut
+/// short, never complete.
+pub enum Delivery {
+    Batch(RecordBatch),
+    End { rows: u64 },
+}
+
+#[derive(Clone)]
+pub struct MySql {
+    opts: Opts,
+    wait: Duration,
+    stall: Duration,
+}
+
+impl MySql {
+    pub fn new(config: &Config) -> Result<Self> {
+        let url = &config.mysql_url;
+        let opts = Opts::from_url(url)
+            .map_err(|e| Error::InvalidInput(format!("bad MySQL URL {url:?}: {e}")))?;
+        // A table locked by another session fails the query after the stall bound instead
+        // of MySQL's default of a day (MariaDB) or a year (MySQL).
+        let lock_wait = format!(
+            "SET SESSION lock_wait_timeout = {}",
+            config.mysql_stall.as_secs().max(1)
+        );
+        let opts = OptsBuilder::from_opts(opts)
+            .tcp_keepalive(Some(TCP_KEEPALIVE))
+            .init(vec![lock_wait])
+            .into();
+        Ok(MySql {
+            opts,
+            wait: config.mysql_wait,
+            stall: config.mysql_stall,
+        })
+    }
+
+    /// A mysql_async connection, retried as [`MySql::retrying`] says (the oracle's, in tests).
+    #[cfg(test)]
+    pub async fn connect(&self) -> Result<Conn> {
+        self.retrying(|| Conn::new(self.opts.clone())).await
+    }
+
+    /// The export's own connection ([`Wire`]), retried as [`MySql::retrying`] says.
+    async fn open_wire(&self) -> Result<Wire> {
+        self.retrying(|| Wire::open(&self.opts, TCP_KEEPALIVE))
+            .await
+    }
+
+    /// Runs `attempt` (a connect, bounded at 10 s each), retrying with exponential backoff
+    /// (0.5 s doubling to 5 s) until `wait` has passed; then fails with the last error.
+    async fn retrying<T, F>(&self, mut attempt: impl FnMut() -> F) -> Result<T>
+    where
+        F: Future<Output = mysql_async::Result<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let mut delay = Duration::from_millis(500);
+        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
+        loop {
+            let error = match tokio::time::timeout(Duration::from_secs(10), attempt()).await {
+                Ok(Ok(connected)) => return Ok(connected),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "connect timed out after 10 s".to_owned(),
+            };
+            if tokio::time::Instant::now() + delay > deadline {
+                return Err(Error::Unavailable(format!(
+                    "MySQL at {target} not reachable after {} s: {error}",
+                    self.wait.as_secs()
+                )));
+            }
+            tracing::info!(%target, %error, retry_in_ms = delay.as_millis() as u64, "waiting for MySQL");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Runs `query` and streams its rows as Arrow batches of `batch_rows` rows. The schema
+    /// is known once the query has started; errors after that arrive through the channel.
+    pub async fn stream(
+        &self,
+        query: &'static str,
+        batch_rows: usize,
+    ) -> Result<(SchemaRef, mpsc::Receiver<Result<Delivery>>)> {
+        let mut wire = self.open_wire().await?;
+        let (schema_tx, schema_rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = mpsc::channel(2);
+        let (stall, reader) = (self.stall, self.clone());
+        tokio::spawn(async move {
+            let mut schema_tx = Some(schema_tx);
+            let sent = Progress::default();
+            let outcome = tokio::select! {
+                result = pump(&mut wire, query, batch_rows, (&sent, stall), &mut schema_tx, &tx) => result,
+                stalled = no_progress(&sent, stall) => Err(stalled),
+                () = tx.closed() => Ok(Read::Abandoned),
+            };
+            let complete = matches!(outcome, Ok(Read::Complete));
+            match (outcome, schema_tx) {
+                (Err(e), Some(schema_tx)) => {
+                    let _ = schema_tx.send(Err(e));
+                }
+                (Err(e), None) => {
+                    let _ = tx.send(Err(e)).await;
+                }
+                (Ok(_), _) => {}
+            }
+            if complete {
+                let _ = tokio::time::timeout(QUICK, wire.quit()).await;
+            } else {
+                reader.kill(wire.id()).await;
+            }
+        });
+        let schema = schema_rx
+            .await
+            .map_err(|_| Error::Store("MySQL reader stopped before sending a schema".into()))??;
+        Ok((schema, rx))
+    }
+
+    /// Ends connection `id` on the server, and its query with it: dropping our end alone
+    /// leaves a query waiting on a lock, or a result still being sent, to run on beside the
+    /// next attempt. Bounded: a frozen server gets one try of `QUICK`.
+    async fn kill(&self, id: u32) {
+        let kill = async {
+            let mut conn = Conn::new(self.opts.clone()).await?;
+            conn.query_drop(format!("KILL {id}")).await?;
+            conn.disconnect().await
+        };
+        match tokio::time::timeout(QUICK, kill).await {
+            Ok(Ok(())) => tracing::info!(connection = id, "ended the export's MySQL query"),
+            Ok(Err(e)) => {
+                tracing::warn!(connection = id, error = %e, "could not end the export's MySQL query")
+            }
+            Err(_) => tracing::warn!(
+                connection = id,
+                "could not end the export's MySQL query: MySQL did not answer within 3 s"
+            ),
+        }
+    }
+
+    /// One quick connection (bounded at 3 s, no retries): the server's version, or why not.
+    pub async fn ping(&self) -> Result<String> {
+        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
+        let unreachable = |why: String| Error::Unavailable(format!("MySQL at {target}: {why}"));
+        let check = async {
+            let mut conn = Conn::new(self.opts.clone())
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            let version: Option<String> = conn
+                .query_first("SELECT VERSION()")
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            let _ = conn.disconnect().await;
+            Ok(version.unwrap_or_default())
+        };
+        tokio::time::timeout(QUICK, check)
+            .await
+            .unwrap_or_else(|_| Err(unreachable("no answer within 3 s".into())))
+    }
+}
+
+type SchemaSender = Option<tokio::sync::oneshot::Sender<Result<SchemaRef>>>;
+
+/// How far the reader got, watched by [`no_progress`]: rows fetched, and whether it is
+/// waiting on us (a full channel while HDFS is slow is not MySQL's stall).
+#[derive(Default)]
+struct Progress {
+    rows: AtomicU64,
+    handing_on: AtomicBool,
+}
+
+/// Resolves (with the error to report) once the reader has waited on MySQL for `stall`
+/// with no row. Checked ten times per bound, so the error comes between one and 1.1 bounds
+/// after the last row; cheaper than a timer per row.
+async fn no_progress(progress: &Progress, stall: Duration) -> Error {
+    let mut tick = tokio::time::interval((stall / 10).max(Duration::from_millis(50)));
+    let mut last = progress.rows.load(Ordering::Relaxed);
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let now = progress.rows.load(Ordering::Relaxed);
+        if now != last || progress.handing_on.load(Ordering::Relaxed) {
+            (last, since) = (now, tokio::time::Instant::now());
+        } else if since.elapsed() >= stall {
+            return stalled(
+                stall,
+                now,
+                "the server stopped answering, or a table is locked",
+            );
+        }
+    }
+}
+
+fn stalled(stall: Duration, rows: u64, why: &str) -> Error {
+    Error::Stalled(format!(
+        "MySQL sent no rows for {} s (the export query, after {rows} rows: {why}); the old export stays. Check the MySQL server, then call DbToHdfs again",
+        stall.as_secs()
+    ))
+}
+
+/// Prepares and executes `query` on `wire`, sends its schema, then its rows in batches of
+/// `batch_rows`, then `End`.
+async fn pump(
+    wire: &mut Wire,
+    query: &'static str,
+    batch_rows: usize,
+    (fetched, stall): (&Progress, Duration),
+    schema_tx: &mut SchemaSender,
+    tx: &mpsc::Sender<Result<Delivery>>,
+) -> Result<Read> {
+    let mysql_err = |e| mysql_error(e, stall, fetched);
+    let statement = wire.prepare(query).await.map_err(mysql_err)?;
+    let columns = wire.execute(statement).await.map_err(mysql_err)?;
+    let schema = schema_of(&columns);
+    let cells = binary::cells(&columns)?;
+    if let Some(sender) = schema_tx.take() {
+        let _ = sender.send(Ok(schema.clone()));
+    }
+    let mut batch = BatchBuilder::new(schema, batch_rows);
+    let mut rows = 0u64;
+    let mut packet = Vec::new();
+    while wire.next_row(&mut packet).await.map_err(mysql_err)? {
+        batch.push_binary(&cells, &packet)?;
+        rows += 1;
+        if batch.len() == batch_rows && !hand_on(&mut batch, rows, fetched, tx).await? {
+            return Ok(Read::Abandoned);
+        }
+    }
+    if batch.len() > 0 && tx.send(Ok(Delivery::Batch(batch.finish()?))).await.is_err() {
+        return Ok(Read::Abandoned);
+    }
+    let _ = tx.send(Ok(Delivery::End { rows })).await;
+    Ok(Read::Complete)
+}
+
+/// Sends a full batch on; false if the consumer gave up. While the channel is full we wait
+/// on the consumer, not on MySQL: [`no_progress`] does not count that time.
+async fn hand_on(
+    batch: &mut BatchBuilder,
+    rows: u64,
+    fetched: &Progress,
+    tx: &mpsc::Sender<Result<Delivery>>,
+) -> Result<bool> {
+    fetched.rows.store(rows, Ordering::Relaxed);
+    fetched.handing_on.store(true, Ordering::Relaxed);
+    let handed = tx.send(Ok(Delivery::Batch(batch.finish()?))).await;
+    fetched.handing_on.store(false, Ordering::Relaxed);
+    Ok(handed.is_ok())
+}
+
+/// A MySQL error of the export query, with context; the session's lock-wait bound running
+/// out is the stall it is there to catch.
+fn mysql_error(e: mysql_async::Error, stall: Duration, fetched: &Progress) -> Error {
+    match &e {
+        mysql_async::Error::Server(server) if server.code == LOCK_WAIT_TIMEOUT => stalled(
+            stall,
+            fetched.rows.load(Ordering::Relaxed),
+            "a table it reads stayed locked by another session",
+        ),
+        _ => Error::mysql("streaming the export query", e),
+    }
+}

@@ -1,0 +1,102 @@
+//! Unit tests of the decoders; the tests against a live server are in `live`.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema};
+use mysql_async::Value;
+
+use bytes::BytesMut;
+use mysql_common::proto::codec::packet_to_chunks;
+use tokio::{
+    io::AsyncWriteExt,
+    net::{TcpListener, TcpStream},
+};
+
+use super::{
+    builders::{BatchBuilder, ColumnBuilder},
+    schema::{civil_days, decimal_shape, parse_decimal},
+    wire::Wire,
+};
+
+#[test]
+fn decimals_parse_exactly() {
+    assert_eq!(parse_decimal("123.45", 2), Ok(12345));
+    assert_eq!(parse_decimal("-0.5", 3), Ok(-500));
+    assert_eq!(parse_decimal("65000", 1), Ok(650000));
+    assert_eq!(parse_decimal("7", 0), Ok(7));
+    assert!(parse_decimal("NA", 2).is_err());
+    assert!(parse_decimal("", 2).is_err());
+}
+
+#[test]
+fn decimal_shape_follows_mysql_display_length() {
+    // DECIMAL(10,2) signed: 10 digits + sign + point = 12
+    assert_eq!(decimal_shape(12, 2, false), (10, 2));
+    // DECIMAL(5,0) unsigned: 5
+    assert_eq!(decimal_shape(5, 0, true), (5, 0));
+}
+
+#[test]
+fn dates_count_days_from_epoch() {
+    assert_eq!(civil_days(1970, 1, 1), 0);
+    assert_eq!(civil_days(2021, 1, 1), 18628);
+    assert_eq!(civil_days(1969, 12, 31), -1);
+}
+
+#[test]
+fn builders_turn_values_into_typed_arrays() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("i", DataType::Int32, true),
+        Field::new("d", DataType::Decimal128(10, 2), true),
+        Field::new("s", DataType::Utf8, false),
+    ]));
+    let mut batch = BatchBuilder::new(schema.clone(), 4);
+    let mut column = ColumnBuilder::new(&DataType::Int32, 2);
+    column.append(Value::Int(5)).unwrap();
+    column.append(Value::NULL).unwrap();
+    column.append(Value::Bytes(b"42".to_vec())).unwrap();
+    assert!(column.append(Value::Bytes(b"Exempt".to_vec())).is_err());
+    let array = column.finish();
+    assert_eq!(array.len(), 3);
+    assert_eq!(array.null_count(), 1);
+    assert_eq!(batch.len(), 0);
+    assert_eq!(batch.finish().unwrap().num_columns(), 3);
+}
+
+/// The server's side of [`row_packets_are_whole_and_an_err_is_the_servers_error`]: a row, a
+/// row of 17 MiB (two packets on the wire), the end of the result (EOF), then an ERR.
+async fn serve_rows(listener: TcpListener) -> std::io::Result<()> {
+    let (mut socket, _) = listener.accept().await?;
+    let big = [vec![0x00], vec![b'x'; 17 << 20]].concat();
+    let err = b"\xff\x25\x05#70100Query execution was interrupted";
+    let eof = [0xFE, 0, 0, 0x02, 0];
+    let mut out = BytesMut::new();
+    let mut seq = 0;
+    for payload in [&[0x00, 0x00][..], &big, &eof, err] {
+        seq = packet_to_chunks(seq, &mut &payload[..], &mut out);
+    }
+    socket.write_all(&out).await
+}
+
+#[tokio::test]
+async fn row_packets_are_whole_and_an_err_is_the_servers_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_rows(listener));
+    let mut wire = Wire::raw(TcpStream::connect(address).await.unwrap());
+    let mut packet = Vec::new();
+    assert!(wire.next_row(&mut packet).await.unwrap());
+    assert_eq!(packet, [0, 0]);
+    assert!(wire.next_row(&mut packet).await.unwrap());
+    assert_eq!(packet.len(), (17 << 20) + 1, "a 17 MiB row, joined");
+    assert!(
+        !wire.next_row(&mut packet).await.unwrap(),
+        "EOF ends the rows"
+    );
+    let error = wire.next_row(&mut packet).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Server error: `ERROR 1317 (70100): Query execution was interrupted'"
+    );
+    server.await.unwrap().unwrap();
+}
