@@ -25,8 +25,11 @@ use axum::{
 };
 use serde::{Deserialize, de::value::StrDeserializer};
 
-use super::views::{HISTORY_SCAN, Views};
-use crate::{history_view, store::JobRecord};
+use super::views::Views;
+use crate::{
+    cli,
+    store::{HISTORY_SCAN, JobRecord},
+};
 
 /// Jobs `/jobs` lists when no limit is asked for (as `lender jobs`).
 const DEFAULT_LIMIT: usize = 50;
@@ -94,7 +97,7 @@ async fn jobs(State(views): State<Arc<Views>>, RawQuery(query): RawQuery) -> Res
 
 async fn job(State(views): State<Arc<Views>>, Path(id): Path<String>) -> Response {
     match views.history().await {
-        Ok(history) => match history_view::find_job(&history, &id) {
+        Ok(history) => match cli::find_job(&history, &id) {
             Ok(job) => page(StatusCode::OK, html::job(job)),
             Err(e) => page(
                 StatusCode::NOT_FOUND,
@@ -168,8 +171,8 @@ fn parse_filters(query: &str) -> Result<html::FilterForm, String> {
                 form.filter.county = Some(county);
             }
             "since" => {
-                let since = history_view::parse_duration(value)?;
-                form.filter.since_ms = Some(history_view::since_ms(since));
+                let since = cli::parse_duration(value)?;
+                form.filter.since_ms = Some(cli::since_ms(since));
                 form.since = Some(value.to_owned());
             }
             "limit" => {

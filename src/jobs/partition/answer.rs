@@ -15,7 +15,7 @@ use super::{
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    jobs::{Jobs, Outcome, PartitionArgs, queue, unexpected, work_key},
+    jobs::{Jobs, Outcome, PartitionArgs, runner::queue, unexpected, work_key},
     loans::{AMOUNT_COLUMN, LoanSum},
     store::{JobKind, PartitionRecord},
 };

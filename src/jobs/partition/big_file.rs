@@ -21,9 +21,10 @@ use parquet::{
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    hdfs::{ParquetFile, bounded},
+    hdfs::bounded,
     jobs::Jobs,
     loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
+    parquet::{ParquetFile, open_parquet},
 };
 
 /// The big file of one generation: its footer, and one reader shared by every partition
@@ -62,7 +63,7 @@ impl Jobs {
             }
             None => {}
         }
-        let (reader, metadata) = self.hdfs.open_parquet(EXPORT_PATH).await.map_err(|e| {
+        let (reader, metadata) = open_parquet(&self.hdfs, EXPORT_PATH).await.map_err(|e| {
             if e.is_not_found() {
                 Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first"))
             } else {

@@ -18,7 +18,7 @@ use county_file::{CountyEncoder, EncodedCounty};
 
 use super::{
     Jobs, Outcome, PartitionArgs,
-    tracked::{Job, JobResult},
+    runner::tracking::{Job, JobResult},
     work_key,
 };
 use crate::{

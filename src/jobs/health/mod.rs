@@ -8,7 +8,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::webhdfs::{Unreachable, WebHdfs};
+mod report;
+
+#[cfg(test)]
+pub use report::Check;
+pub use report::{HealthReport, check_dependencies};
+
+use crate::{
+    hdfs::{Unreachable, WebHdfs},
+    sync::lock,
+};
 
 /// How long a host we failed to reach stays suspect without new evidence.
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
@@ -112,7 +121,11 @@ impl NodeHealth {
             return down.clone();
         }
         // A NameNode that does not answer tells us nothing; keep going with what we know.
-        let down = webhdfs.silent_datanodes().await.unwrap_or_default();
+        let down = webhdfs
+            .namenode()
+            .silent_datanodes()
+            .await
+            .unwrap_or_default();
         *lock(&self.namenode_view) = Some((Instant::now(), down.clone()));
         down
     }
@@ -122,12 +135,6 @@ impl NodeHealth {
 fn fresh(suspects: &mut HashMap<String, Suspicion>) -> &mut HashMap<String, Suspicion> {
     suspects.retain(|_, suspicion| suspicion.since.elapsed() < SUSPECT_FOR);
     suspects
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

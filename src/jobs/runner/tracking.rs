@@ -14,19 +14,19 @@ use std::{
 
 use futures::FutureExt;
 
-use super::{Jobs, Outcome};
+use crate::jobs::{Jobs, Outcome};
 use crate::{
     error::{Error, Result},
     store::{JobKind, history::AttemptReport},
 };
 
 /// What a job kind tells the bookkeeping about its result.
-pub(super) trait JobResult {
+pub(in crate::jobs) trait JobResult {
     fn report(&self) -> AttemptReport;
     fn into_outcome(self) -> Outcome;
 }
 
-pub(super) struct Job<'a> {
+pub(in crate::jobs) struct Job<'a> {
     pub id: &'a str,
     pub kind: JobKind,
     /// Work key shared by callers that want the same work.
@@ -37,7 +37,11 @@ pub(super) struct Job<'a> {
 }
 
 impl Jobs {
-    pub(super) async fn run_tracked<T, F, Fut>(&self, job: Job<'_>, mut work: F) -> Result<String>
+    pub(in crate::jobs) async fn run_tracked<T, F, Fut>(
+        &self,
+        job: Job<'_>,
+        mut work: F,
+    ) -> Result<String>
     where
         T: JobResult,
         F: FnMut(u32) -> Fut,
@@ -45,7 +49,7 @@ impl Jobs {
     {
         let label = format!("{:?} {}", job.kind, job.args).to_lowercase();
         let label = label.as_str();
-        self.adopt(job.key, job.id);
+        self.dispatcher.adopt(job.key, job.id);
         let unfinished = Unfinished {
             jobs: self,
             key: job.key,
@@ -137,7 +141,7 @@ impl Unfinished<'_> {
     fn publish(&self, outcome: Outcome) {
         let succeeded = !matches!(outcome, Outcome::Failed(_));
         crate::telemetry::job_ended(self.kind.as_str(), succeeded, self.started.elapsed());
-        self.jobs.finish(self.key, self.id, outcome);
+        self.jobs.dispatcher.finish(self.key, self.id, outcome);
     }
 }
 
@@ -213,7 +217,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_fails_once_names_the_panic_and_releases_its_key() {
         let (jobs, _dir) = Jobs::for_test().await;
-        let (id, outcome, fresh) = jobs.join_or_reserve(KEY);
+        let (id, outcome, fresh) = jobs.dispatcher.join_or_reserve(KEY);
         assert!(fresh);
         let mut attempts = 0;
         let result = jobs
@@ -241,14 +245,14 @@ mod tests {
     #[tokio::test]
     async fn a_job_dropped_midway_tells_its_waiters_and_releases_its_key() {
         let (jobs, _dir) = Jobs::for_test().await;
-        let (id, outcome, _) = jobs.join_or_reserve(KEY);
+        let (id, outcome, _) = jobs.dispatcher.join_or_reserve(KEY);
         let run = jobs.run_tracked(job(&id), |_| std::future::pending::<Result<Done>>());
         let cut = tokio::time::timeout(Duration::from_millis(100), run).await;
         assert!(cut.is_err(), "the job never ends by itself");
         assert!(told(outcome).await.contains("stopped before it finished"));
         assert_eq!(jobs.in_flight_for(KEY), None);
         // The next call for the same work starts a job of its own instead of joining.
-        let (next, _, fresh) = jobs.join_or_reserve(KEY);
+        let (next, _, fresh) = jobs.dispatcher.join_or_reserve(KEY);
         assert!(fresh && next != id);
     }
 }

@@ -1,0 +1,113 @@
+//! Which job does the work of each key, and who waits on it: calls about the same work
+//! (the same county, or a second DbToHdfs while one runs) join the job in flight instead of
+//! starting another, and every caller is told its outcome the moment it ends.
+
+use std::{collections::HashMap, sync::Mutex, time::Duration};
+
+use tokio::sync::watch;
+
+use crate::{
+    error::{Error, Result},
+    jobs::Outcome,
+    sync::lock,
+};
+
+/// A job's outcome as its callers receive it: `None` while it runs.
+pub type OutcomeReceiver = watch::Receiver<Option<Outcome>>;
+
+/// The jobs in flight. One lock for one invariant: a key in flight names a job that has
+/// an outcome channel, until that job finishes.
+#[derive(Default)]
+pub struct Dispatcher {
+    flights: Mutex<Flights>,
+}
+
+#[derive(Default)]
+struct Flights {
+    /// Job id -> outcome channel, for callers waiting on a job.
+    waiters: HashMap<String, watch::Sender<Option<Outcome>>>,
+    /// Work key ("export", "county:55001") -> job id of the queued or running job.
+    in_flight: HashMap<String, String>,
+}
+
+impl Dispatcher {
+    /// Returns (job id, outcome receiver, whether the caller must enqueue the job).
+    pub fn join_or_reserve(&self, key: &str) -> (String, OutcomeReceiver, bool) {
+        let mut flights = lock(&self.flights);
+        if let Some(job_id) = flights.in_flight.get(key)
+            && let Some(sender) = flights.waiters.get(job_id)
+        {
+            return (job_id.clone(), sender.subscribe(), false);
+        }
+        let job_id = uuid::Uuid::now_v7().to_string();
+        let (sender, receiver) = watch::channel(None);
+        flights.waiters.insert(job_id.clone(), sender);
+        flights.in_flight.insert(key.to_owned(), job_id.clone());
+        (job_id, receiver, true)
+    }
+
+    /// A job the queue runs without a caller having reserved it (resumed after a restart)
+    /// becomes the one in flight for its work, so calls arriving meanwhile join it.
+    pub fn adopt(&self, key: &str, job_id: &str) {
+        let mut flights = lock(&self.flights);
+        if !flights.waiters.contains_key(job_id) {
+            flights
+                .waiters
+                .insert(job_id.to_owned(), watch::channel(None).0);
+        }
+        if !flights.in_flight.contains_key(key) {
+            tracing::info!(
+                job = job_id,
+                key,
+                "resumed job is now the one in flight for its work"
+            );
+            flights.in_flight.insert(key.to_owned(), job_id.to_owned());
+        }
+    }
+
+    /// Publishes a job's outcome to its waiters and forgets it.
+    pub fn finish(&self, key: &str, job_id: &str, outcome: Outcome) {
+        let mut flights = lock(&self.flights);
+        if flights.in_flight.get(key).is_some_and(|id| id == job_id) {
+            flights.in_flight.remove(key);
+        }
+        if let Some(sender) = flights.waiters.remove(job_id) {
+            sender.send_replace(Some(outcome));
+        }
+    }
+
+    /// How many keys have a job queued or running.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.flights).in_flight.len()
+    }
+
+    /// The job in flight for `key`, if any.
+    #[cfg(test)]
+    pub fn in_flight_for(&self, key: &str) -> Option<String> {
+        lock(&self.flights).in_flight.get(key).cloned()
+    }
+}
+
+/// Waits up to `limit` for job `job_id`'s outcome.
+pub async fn wait(mut outcome: OutcomeReceiver, job_id: &str, limit: Duration) -> Result<Outcome> {
+    let wait = async {
+        loop {
+            if let Some(result) = outcome.borrow_and_update().clone() {
+                return Ok(result);
+            }
+            if outcome.changed().await.is_err() {
+                return Err(Error::Queue(format!(
+                    "job {job_id} ended without an outcome"
+                )));
+            }
+        }
+    };
+    match tokio::time::timeout(limit, wait).await {
+        Ok(Ok(Outcome::Failed(error))) => Err(Error::Job(error)),
+        Ok(result) => result,
+        Err(_) => Err(Error::Timeout(format!(
+            "job {job_id} still running after {} s; see `lender jobs`",
+            limit.as_secs()
+        ))),
+    }
+}
