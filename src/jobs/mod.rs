@@ -15,14 +15,14 @@ mod runner;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::RwLock;
 
 use crate::{
     config::{Config, EXPORT_PATH},
     error::{Error, Result},
     hdfs::{Hdfs, WebHdfs},
     mysql::MySql,
-    store::{JobKind, JobRecord, Store},
+    store::{JobRecord, Store},
 };
 
 pub use export::ExportOutcome;
@@ -30,15 +30,7 @@ pub use export::ExportOutcome;
 pub use health::Check;
 pub use health::{HealthReport, check_dependencies};
 pub use partition::{CountyAnswer, Source};
-use runner::{dispatch::Dispatcher, queue};
-
-/// What a finished job hands to the callers waiting on it.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Export(ExportOutcome),
-    County(CountyAnswer),
-    Failed(Arc<Error>),
-}
+use runner::{Job, dispatch::Dispatcher, queue};
 
 /// Everything the jobs need, shared by the workers and the API.
 pub struct Jobs {
@@ -48,14 +40,16 @@ pub struct Jobs {
     webhdfs: WebHdfs,
     mysql: MySql,
     queues: queue::Queues,
-    /// Which job does each key's work, and who waits on it.
-    dispatcher: Dispatcher,
+    /// Which export is in flight, and who waits on it.
+    exports: Dispatcher<ExportOutcome>,
+    /// Which partition job does each county's work, and who waits on it.
+    counties: Dispatcher<CountyAnswer>,
     /// Partition jobs read the big file under the read side; the export swaps the file in
     /// and bumps the generation under the write side, so a partition is never recorded
     /// with a generation other than the one it was cut from.
     export_swap: RwLock<()>,
     /// Footer of the current big file, keyed by generation.
-    big_file: Mutex<Option<partition::BigFile>>,
+    big_file: partition::BigFileCache,
     health: health::NodeHealth,
     /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
     reuse_reads: tokio::sync::Semaphore,
@@ -119,9 +113,10 @@ impl Jobs {
             config,
             store,
             queues,
-            dispatcher: Dispatcher::default(),
+            exports: Dispatcher::default(),
+            counties: Dispatcher::default(),
             export_swap: RwLock::new(()),
-            big_file: Mutex::new(None),
+            big_file: Default::default(),
         });
         jobs.clone().spawn_temp_cleanup();
         runner::spawn_workers(jobs.clone());
@@ -162,7 +157,7 @@ impl Jobs {
             }
         }
         Ok(crate::telemetry::Snapshot {
-            jobs_in_flight: self.dispatcher.in_flight(),
+            jobs_in_flight: self.in_flight(),
             county_files: [("current", current), ("stale", stale), ("lost", lost)],
             store_bytes: std::fs::metadata(&self.config.db_path).map_or(0, |m| m.len()),
         })
@@ -180,44 +175,36 @@ impl Jobs {
 
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
-        match self
-            .submit(
-                work_key::EXPORT.into(),
-                JobKind::Export,
-                export::EXPORT_ARGS.into(),
-                |job_id| queue::Task::Export(ExportArgs { job_id }),
-            )
-            .await?
-        {
-            Outcome::Export(outcome) => Ok(outcome),
-            other => Err(unexpected(other)),
-        }
+        self.submit(export::ExportJob).await
     }
 
-    /// Enqueues the job for `key` unless one is already in flight, then waits for its outcome.
-    async fn submit(
-        &self,
-        key: String,
-        kind: JobKind,
-        args: String,
-        task: impl FnOnce(String) -> queue::Task,
-    ) -> Result<Outcome> {
-        let (job_id, outcome, fresh) = self.dispatcher.join_or_reserve(&key);
+    /// The one front door of every job: enqueues `job` unless one with its key is already
+    /// in flight, then waits for that job's output.
+    async fn submit<J: Job>(&self, job: J) -> Result<J::Output> {
+        let dispatcher = J::dispatcher(self);
+        let key = job.key();
+        let (job_id, outcome, fresh) = dispatcher.join_or_reserve(&key);
         if fresh {
             // Enqueue first: a job is accepted once it is in the queue, and the history
             // follows the queue (a worker records the job itself if we stop in between).
             let pushed = async {
-                self.queues.push(task(job_id.clone())).await?;
-                self.store.job_submitted(&job_id, kind, args).await
+                self.queues.push(job.task(job_id.clone())).await?;
+                self.store
+                    .job_submitted(&job_id, J::KIND, job.describe())
+                    .await
             };
             if let Err(e) = pushed.await {
                 let e = Arc::new(e);
-                self.dispatcher
-                    .finish(&key, &job_id, Outcome::Failed(e.clone()));
+                dispatcher.finish(&key, &job_id, Err(e.clone()));
                 return Err(Error::Job(e));
             }
         }
         runner::dispatch::wait(outcome, &job_id, self.config.job_wait).await
+    }
+
+    /// Jobs queued or running, of every kind.
+    fn in_flight(&self) -> usize {
+        self.exports.in_flight() + self.counties.in_flight()
     }
 
     /// The generation of the big file, adopting a file some earlier run left in HDFS when
@@ -244,7 +231,7 @@ impl Jobs {
     /// a clean stop does not make the next start run finished work again.
     pub async fn drain(&self, limit: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + limit;
-        while self.dispatcher.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+        while self.in_flight() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         // The worker acknowledges finished tasks to the queue on its next heartbeat.
@@ -287,19 +274,11 @@ impl Jobs {
             queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
             config,
             store,
-            dispatcher: Dispatcher::default(),
+            exports: Dispatcher::default(),
+            counties: Dispatcher::default(),
             export_swap: RwLock::new(()),
-            big_file: Mutex::new(None),
+            big_file: Default::default(),
         };
         (Arc::new(jobs), dir)
     }
-
-    /// The job in flight for `key`, if any.
-    pub(crate) fn in_flight_for(&self, key: &str) -> Option<String> {
-        self.dispatcher.in_flight_for(key)
-    }
-}
-
-fn unexpected(outcome: Outcome) -> Error {
-    Error::Queue(format!("job produced an unexpected outcome: {outcome:?}"))
 }

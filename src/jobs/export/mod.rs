@@ -17,8 +17,13 @@ use self::{
     spill::SpillPlace,
 };
 use super::{
-    ExportArgs, Jobs, Outcome,
-    runner::tracking::{Job, JobResult},
+    ExportArgs, Jobs,
+    runner::{
+        Job,
+        dispatch::Dispatcher,
+        queue,
+        tracking::{JobResult, Run, run_tracked},
+    },
     work_key,
 };
 use crate::{
@@ -30,8 +35,32 @@ use crate::{
     store::{JobKind, history::AttemptReport},
 };
 
+/// DbToHdfs as a job: one export at a time, whoever asks.
+pub(super) struct ExportJob;
+
+impl Job for ExportJob {
+    type Output = ExportOutcome;
+    const KIND: JobKind = JobKind::Export;
+
+    fn key(&self) -> String {
+        work_key::EXPORT.to_owned()
+    }
+
+    fn describe(&self) -> String {
+        EXPORT_ARGS.to_owned()
+    }
+
+    fn task(&self, job_id: String) -> queue::Task {
+        queue::Task::Export(ExportArgs { job_id })
+    }
+
+    fn dispatcher(jobs: &Jobs) -> &Dispatcher<ExportOutcome> {
+        &jobs.exports
+    }
+}
+
 /// How the history shows an export's arguments.
-pub(super) const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
+const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
 
 /// Rows per Arrow batch coming out of MySQL.
 const BATCH_ROWS: usize = 8192;
@@ -70,23 +99,21 @@ impl JobResult for ExportOutcome {
             ..Default::default()
         }
     }
-
-    fn into_outcome(self) -> Outcome {
-        Outcome::Export(self)
-    }
 }
 
 impl Jobs {
     pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
-        let job = Job {
+        let job = Run {
             id: &args.job_id,
             kind: JobKind::Export,
             key: work_key::EXPORT,
             args: EXPORT_ARGS,
             max_attempts: 3,
         };
-        self.run_tracked(job, |attempt| self.export_once(&args.job_id, attempt))
-            .await
+        run_tracked(&self.store, &self.exports, job, |attempt| {
+            self.export_once(&args.job_id, attempt)
+        })
+        .await
     }
 
     /// One attempt: MySQL rows stream in table order, are clustered by county, encoded into
@@ -148,7 +175,7 @@ impl Jobs {
             }
         };
         let written = staged.publish(&self.hdfs).await?;
-        *self.big_file.lock().await = None;
+        self.big_file.forget().await;
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         let seconds = started.elapsed().as_secs_f64();
         crate::telemetry::export_published(written.rows, written.bytes, seconds);

@@ -47,13 +47,25 @@ impl BigFile {
     }
 }
 
+/// The big file of the current generation, once a partition job opened it. The export
+/// tells it only one thing: forget it (a new file was published).
+#[derive(Default)]
+pub(in crate::jobs) struct BigFileCache(tokio::sync::Mutex<Option<BigFile>>);
+
+impl BigFileCache {
+    /// Drops the cached file and its reader: the export published a new one.
+    pub(in crate::jobs) async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
 /// How long one reader of the big file (and its list of failed DataNodes) is kept.
 const READER_LIFETIME: Duration = Duration::from_secs(30);
 
 impl Jobs {
     /// The big file's footer for `generation`, cached.
     pub(super) async fn big_file(&self, generation: u64) -> Result<BigFile> {
-        let mut cached = self.big_file.lock().await;
+        let mut cached = self.big_file.0.lock().await;
         match cached.as_mut().filter(|b| b.generation == generation) {
             Some(big) if big.opened.elapsed() < READER_LIFETIME => return Ok(big.clone()),
             Some(big) => {
@@ -86,7 +98,7 @@ impl Jobs {
     }
 
     pub(super) async fn forget_big_file_reader(&self) {
-        if let Some(big) = self.big_file.lock().await.as_mut() {
+        if let Some(big) = self.big_file.0.lock().await.as_mut() {
             big.opened -= READER_LIFETIME;
         }
     }

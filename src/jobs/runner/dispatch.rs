@@ -2,37 +2,53 @@
 //! (the same county, or a second DbToHdfs while one runs) join the job in flight instead of
 //! starting another, and every caller is told its outcome the moment it ends.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::sync::watch;
 
 use crate::{
     error::{Error, Result},
-    jobs::Outcome,
     sync::lock,
 };
 
-/// A job's outcome as its callers receive it: `None` while it runs.
-pub type OutcomeReceiver = watch::Receiver<Option<Outcome>>;
+/// How a job of output `T` ended, as its callers receive it.
+pub type Outcome<T> = std::result::Result<T, Arc<Error>>;
 
-/// The jobs in flight. One lock for one invariant: a key in flight names a job that has
-/// an outcome channel, until that job finishes.
-#[derive(Default)]
-pub struct Dispatcher {
-    flights: Mutex<Flights>,
+/// A job's outcome as its callers receive it: `None` while it runs.
+pub type OutcomeReceiver<T> = watch::Receiver<Option<Outcome<T>>>;
+
+/// The jobs in flight of one kind, whose output is `T` (one dispatcher per kind, so a
+/// caller receives its job's own output type). One lock for one invariant: a key in
+/// flight names a job that has an outcome channel, until that job finishes.
+pub struct Dispatcher<T> {
+    flights: Mutex<Flights<T>>,
 }
 
-#[derive(Default)]
-struct Flights {
+impl<T> Default for Dispatcher<T> {
+    fn default() -> Self {
+        Dispatcher {
+            flights: Mutex::new(Flights {
+                waiters: HashMap::new(),
+                in_flight: HashMap::new(),
+            }),
+        }
+    }
+}
+
+struct Flights<T> {
     /// Job id -> outcome channel, for callers waiting on a job.
-    waiters: HashMap<String, watch::Sender<Option<Outcome>>>,
+    waiters: HashMap<String, watch::Sender<Option<Outcome<T>>>>,
     /// Work key ("export", "county:55001") -> job id of the queued or running job.
     in_flight: HashMap<String, String>,
 }
 
-impl Dispatcher {
+impl<T> Dispatcher<T> {
     /// Returns (job id, outcome receiver, whether the caller must enqueue the job).
-    pub fn join_or_reserve(&self, key: &str) -> (String, OutcomeReceiver, bool) {
+    pub fn join_or_reserve(&self, key: &str) -> (String, OutcomeReceiver<T>, bool) {
         let mut flights = lock(&self.flights);
         if let Some(job_id) = flights.in_flight.get(key)
             && let Some(sender) = flights.waiters.get(job_id)
@@ -66,7 +82,7 @@ impl Dispatcher {
     }
 
     /// Publishes a job's outcome to its waiters and forgets it.
-    pub fn finish(&self, key: &str, job_id: &str, outcome: Outcome) {
+    pub fn finish(&self, key: &str, job_id: &str, outcome: Outcome<T>) {
         let mut flights = lock(&self.flights);
         if flights.in_flight.get(key).is_some_and(|id| id == job_id) {
             flights.in_flight.remove(key);
@@ -89,7 +105,11 @@ impl Dispatcher {
 }
 
 /// Waits up to `limit` for job `job_id`'s outcome.
-pub async fn wait(mut outcome: OutcomeReceiver, job_id: &str, limit: Duration) -> Result<Outcome> {
+pub async fn wait<T: Clone>(
+    mut outcome: OutcomeReceiver<T>,
+    job_id: &str,
+    limit: Duration,
+) -> Result<T> {
     let wait = async {
         loop {
             if let Some(result) = outcome.borrow_and_update().clone() {
@@ -103,8 +123,9 @@ pub async fn wait(mut outcome: OutcomeReceiver, job_id: &str, limit: Duration) -
         }
     };
     match tokio::time::timeout(limit, wait).await {
-        Ok(Ok(Outcome::Failed(error))) => Err(Error::Job(error)),
-        Ok(result) => result,
+        Ok(Ok(Ok(output))) => Ok(output),
+        Ok(Ok(Err(error))) => Err(Error::Job(error)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(Error::Timeout(format!(
             "job {job_id} still running after {} s; see `lender jobs`",
             limit.as_secs()
