@@ -132,3 +132,93 @@ pub async fn wait<T: Clone>(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::{Dispatcher, wait};
+    use crate::error::Error;
+
+    const KEY: &str = "county:55001";
+    const WAIT: Duration = Duration::from_secs(2);
+
+    #[tokio::test]
+    async fn a_second_submit_of_the_same_key_joins_the_job_in_flight() {
+        let dispatcher = Dispatcher::<u32>::default();
+        let (first, first_outcome, fresh) = dispatcher.join_or_reserve(KEY);
+        assert!(fresh, "the first caller enqueues the job");
+        let (second, second_outcome, fresh) = dispatcher.join_or_reserve(KEY);
+        assert!(!fresh, "the second caller enqueues nothing");
+        assert_eq!(first, second, "both wait on one job");
+        let (other, _, fresh) = dispatcher.join_or_reserve("county:55003");
+        assert!(fresh && other != first, "other work is another job");
+        assert_eq!(dispatcher.in_flight(), 2);
+
+        dispatcher.finish(KEY, &first, Ok(7));
+        assert_eq!(wait(first_outcome, &first, WAIT).await.unwrap(), 7);
+        assert_eq!(wait(second_outcome, &second, WAIT).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn finishing_releases_the_key_and_the_next_call_starts_a_new_job() {
+        let dispatcher = Dispatcher::<u32>::default();
+        let (id, outcome, _) = dispatcher.join_or_reserve(KEY);
+        let error = Arc::new(Error::NotFound("no loans".into()));
+        dispatcher.finish(KEY, &id, Err(error));
+        let told = wait(outcome, &id, WAIT).await.unwrap_err().to_string();
+        assert!(told.contains("no loans"), "{told}");
+        assert_eq!(dispatcher.in_flight_for(KEY), None);
+        assert_eq!(dispatcher.in_flight(), 0);
+        let (next, _, fresh) = dispatcher.join_or_reserve(KEY);
+        assert!(fresh && next != id);
+    }
+
+    #[tokio::test]
+    async fn a_job_resumed_after_a_restart_is_adopted_and_joined() {
+        let dispatcher = Dispatcher::<u32>::default();
+        // The queue runs a job no caller of this process reserved.
+        dispatcher.adopt(KEY, "resumed-job");
+        assert_eq!(
+            dispatcher.in_flight_for(KEY).as_deref(),
+            Some("resumed-job")
+        );
+        let (joined, outcome, fresh) = dispatcher.join_or_reserve(KEY);
+        assert!(!fresh && joined == "resumed-job");
+        dispatcher.finish(KEY, "resumed-job", Ok(3));
+        assert_eq!(wait(outcome, &joined, WAIT).await.unwrap(), 3);
+        assert_eq!(dispatcher.in_flight_for(KEY), None);
+    }
+
+    #[test]
+    fn adopting_keeps_the_job_a_caller_already_reserved() {
+        let dispatcher = Dispatcher::<u32>::default();
+        let (reserved, _, _) = dispatcher.join_or_reserve(KEY);
+        dispatcher.adopt(KEY, &reserved);
+        dispatcher.adopt(KEY, "stray-job");
+        assert_eq!(dispatcher.in_flight_for(KEY), Some(reserved));
+    }
+
+    #[test]
+    fn a_stale_finish_does_not_release_the_key_of_a_newer_job() {
+        let dispatcher = Dispatcher::<u32>::default();
+        let (newer, _, _) = dispatcher.join_or_reserve(KEY);
+        dispatcher.finish(KEY, "older-job", Ok(1));
+        assert_eq!(dispatcher.in_flight_for(KEY), Some(newer));
+    }
+
+    #[tokio::test]
+    async fn a_caller_stops_waiting_after_its_limit_and_says_where_to_look() {
+        let dispatcher = Dispatcher::<u32>::default();
+        let (id, outcome, _) = dispatcher.join_or_reserve(KEY);
+        let error = wait(outcome, &id, Duration::from_millis(20))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("still running after 0 s; see `lender jobs`"),
+            "{error}"
+        );
+        assert_eq!(dispatcher.in_flight_for(KEY), Some(id), "the job goes on");
+    }
+}

@@ -178,7 +178,7 @@ mod tests {
 
     use super::{JobResult, Run, run_tracked};
     use crate::{
-        error::Result,
+        error::{Error, Result},
         jobs::runner::dispatch::{Dispatcher, OutcomeReceiver},
         store::{JobKind, JobState, history::AttemptReport},
     };
@@ -260,5 +260,56 @@ mod tests {
         // The next call for the same work starts a job of its own instead of joining.
         let (next, _, fresh) = dispatcher.join_or_reserve(KEY);
         assert!(fresh && next != id);
+    }
+
+    #[tokio::test]
+    async fn a_retryable_failure_is_tried_again_and_its_success_published() {
+        let (store, _dir) = crate::store::temp_store().await;
+        let dispatcher = Dispatcher::<Done>::default();
+        let (id, mut outcome, _) = dispatcher.join_or_reserve(KEY);
+        let mut attempts = 0;
+        let result = run_tracked(&store, &dispatcher, job(&id), |attempt| {
+            attempts += 1;
+            async move {
+                match attempt {
+                    1 => Err(Error::Timeout("reading county 55001".into())),
+                    _ => Ok(Done),
+                }
+            }
+        })
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(attempts, 2);
+        assert!(matches!(*outcome.borrow_and_update(), Some(Ok(Done))));
+        assert_eq!(dispatcher.in_flight_for(KEY), None);
+        let record = store.job(&id).unwrap().expect("the job is recorded");
+        assert_eq!(record.state, JobState::Succeeded);
+        assert_eq!(record.attempts.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_limit_and_a_non_retryable_failure_is_not_retried() {
+        let (store, _dir) = crate::store::temp_store().await;
+        let dispatcher = Dispatcher::<Done>::default();
+        let (id, _, _) = dispatcher.join_or_reserve(KEY);
+        let mut attempts = 0;
+        let result = run_tracked(&store, &dispatcher, job(&id), |_| {
+            attempts += 1;
+            async { Err::<Done, _>(Error::Timeout("stalled".into())) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(attempts, 3, "max_attempts bounds the retries");
+
+        let (id, _, _) = dispatcher.join_or_reserve(KEY);
+        let mut attempts = 0;
+        let result = run_tracked(&store, &dispatcher, job(&id), |_| {
+            attempts += 1;
+            async { Err::<Done, _>(Error::NotFound("no loans".into())) }
+        })
+        .await;
+        assert!(result.unwrap_err().to_string().contains("no loans"));
+        assert_eq!(attempts, 1, "a missing county is not retried");
+        assert_eq!(dispatcher.in_flight_for(KEY), None);
     }
 }
