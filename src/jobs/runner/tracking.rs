@@ -287,29 +287,28 @@ mod tests {
         assert_eq!(record.attempts.len(), 2);
     }
 
-    #[tokio::test]
-    async fn retries_stop_at_the_limit_and_a_non_retryable_failure_is_not_retried() {
+    /// Runs a job whose every attempt fails with `error`: its attempts and final error.
+    async fn attempts_failing_with(error: fn() -> Error) -> (u32, String) {
         let (store, _dir) = crate::store::temp_store().await;
         let dispatcher = Dispatcher::<Done>::default();
         let (id, _, _) = dispatcher.join_or_reserve(KEY);
         let mut attempts = 0;
         let result = run_tracked(&store, &dispatcher, job(&id), |_| {
             attempts += 1;
-            async { Err::<Done, _>(Error::Timeout("stalled".into())) }
+            async move { Err::<Done, _>(error()) }
         })
         .await;
-        assert!(result.is_err());
-        assert_eq!(attempts, 3, "max_attempts bounds the retries");
-
-        let (id, _, _) = dispatcher.join_or_reserve(KEY);
-        let mut attempts = 0;
-        let result = run_tracked(&store, &dispatcher, job(&id), |_| {
-            attempts += 1;
-            async { Err::<Done, _>(Error::NotFound("no loans".into())) }
-        })
-        .await;
-        assert!(result.unwrap_err().to_string().contains("no loans"));
-        assert_eq!(attempts, 1, "a missing county is not retried");
         assert_eq!(dispatcher.in_flight_for(KEY), None);
+        let told = result.map(|_| ()).unwrap_err().to_string();
+        (attempts, told)
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_limit_and_a_non_retryable_failure_is_not_retried() {
+        let (attempts, _) = attempts_failing_with(|| Error::Timeout("stalled".into())).await;
+        assert_eq!(attempts, 3, "max_attempts bounds the retries");
+        let (attempts, told) = attempts_failing_with(|| Error::NotFound("no loans".into())).await;
+        assert!(told.contains("no loans"), "{told}");
+        assert_eq!(attempts, 1, "a missing county is not retried");
     }
 }
