@@ -3,6 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tokio::task::JoinHandle;
+
 use crate::{
     api::{
         self, LenderServer, LenderService,
@@ -34,14 +36,16 @@ pub(super) async fn serve(config: Config) -> Result<(), String> {
     );
     let (metrics, board) = (config.metrics_listen, config.board_listen);
     let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
+    // The gauges and the board serve until the jobs have shut down, then end with them.
+    let mut side_tasks = Vec::new();
     if let Some(addr) = metrics {
         telemetry::serve(addr)?;
-        spawn_state_gauges(jobs.clone());
+        side_tasks.push(spawn_state_gauges(jobs.clone()));
     }
     // The admin service and the board answer from the same views (and caches).
     let views = Arc::new(Views::new(jobs.clone()));
     if let Some(addr) = board {
-        api::board::serve(addr, views.clone()).await?;
+        side_tasks.push(api::board::serve(addr, views.clone()).await?);
     }
     let shutdown = async {
         let mut term =
@@ -84,12 +88,16 @@ pub(super) async fn serve(config: Config) -> Result<(), String> {
             Ok(())
         }
     };
-    jobs.drain(Duration::from_secs(10)).await;
+    jobs.shutdown(Duration::from_secs(10)).await;
+    for task in side_tasks {
+        task.abort();
+        let _ = task.await;
+    }
     served
 }
 
 /// Keeps the metrics' state gauges current (every 5 s; a scrape every 15 s sees them fresh).
-fn spawn_state_gauges(jobs: Arc<Jobs>) {
+fn spawn_state_gauges(jobs: Arc<Jobs>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -99,5 +107,5 @@ fn spawn_state_gauges(jobs: Arc<Jobs>) {
                 Err(e) => tracing::warn!(error = %e, "could not read the store for the metrics"),
             }
         }
-    });
+    })
 }

@@ -51,6 +51,8 @@ pub struct Jobs {
     /// Footer of the current big file, keyed by generation.
     big_file: partition::BigFileCache,
     health: health::NodeHealth,
+    /// The workers, retention and cleanup tasks, stopped together at shutdown.
+    background: runner::background::Background,
     /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
     reuse_reads: tokio::sync::Semaphore,
     /// The running export's progress, for the job views.
@@ -110,6 +112,7 @@ impl Jobs {
             health: health::NodeHealth::default(),
             reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
             export_progress: Default::default(),
+            background: Default::default(),
             config,
             store,
             queues,
@@ -228,19 +231,26 @@ impl Jobs {
     }
 
     /// On shutdown: lets running jobs end (bounded) and the queue record their results, so
-    /// a clean stop does not make the next start run finished work again.
-    pub async fn drain(&self, limit: std::time::Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while self.in_flight() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+    /// a clean stop does not make the next start run finished work again; then stops the
+    /// workers and the other background tasks.
+    pub async fn shutdown(&self, limit: std::time::Duration) {
+        let idle = async {
+            // Woken by each job's end, not polled; both kinds idle at once ends the wait.
+            while self.in_flight() > 0 {
+                self.exports.idle().await;
+                self.counties.idle().await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, idle).await;
         // The worker acknowledges finished tasks to the queue on its next heartbeat.
         tokio::time::sleep(queue::HEARTBEAT + std::time::Duration::from_millis(300)).await;
+        self.background.stop().await;
     }
 
     fn spawn_temp_cleanup(self: Arc<Self>) {
         let started_ms = crate::store::now_ms();
-        tokio::spawn(async move {
+        let owner = self.clone();
+        owner.background.spawn(async move {
             match self.hdfs.clean_temporaries(started_ms).await {
                 Ok(0) => {}
                 Ok(removed) => {
@@ -271,6 +281,7 @@ impl Jobs {
             health: health::NodeHealth::default(),
             reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
             export_progress: Default::default(),
+            background: Default::default(),
             queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
             config,
             store,

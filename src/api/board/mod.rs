@@ -16,6 +16,8 @@ mod html;
 
 use std::{net::SocketAddr, sync::Arc};
 
+use tokio::task::JoinHandle;
+
 use axum::{
     Router,
     extract::{Path, RawQuery, State},
@@ -38,23 +40,22 @@ const DEFAULT_LIMIT: usize = 50;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Binds `addr` and serves the board on the running runtime; a port that cannot be bound is
-/// an error naming the setting.
-pub async fn serve(addr: SocketAddr, views: Arc<Views>) -> Result<(), String> {
+/// Binds `addr` and serves the board on the running runtime until the returned task is
+/// aborted; a port that cannot be bound is an error naming the setting.
+pub async fn serve(addr: SocketAddr, views: Arc<Views>) -> Result<JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("web board on {addr} (LENDER_BOARD_LISTEN): {e}"))?;
     tracing::info!(%addr, "read-only web board on http://{addr}/");
-    spawn(listener, views);
-    Ok(())
+    Ok(spawn(listener, views))
 }
 
-fn spawn(listener: tokio::net::TcpListener, views: Arc<Views>) {
+fn spawn(listener: tokio::net::TcpListener, views: Arc<Views>) -> JoinHandle<()> {
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router(views)).await {
             tracing::error!(error = %e, "web board stopped");
         }
-    });
+    })
 }
 
 fn router(views: Arc<Views>) -> Router {

@@ -26,6 +26,8 @@ pub type OutcomeReceiver<T> = watch::Receiver<Option<Outcome<T>>>;
 /// flight names a job that has an outcome channel, until that job finishes.
 pub struct Dispatcher<T> {
     flights: Mutex<Flights<T>>,
+    /// How many keys are in flight, published on every change (shutdown waits for 0).
+    count: watch::Sender<usize>,
 }
 
 impl<T> Default for Dispatcher<T> {
@@ -35,6 +37,7 @@ impl<T> Default for Dispatcher<T> {
                 waiters: HashMap::new(),
                 in_flight: HashMap::new(),
             }),
+            count: watch::channel(0).0,
         }
     }
 }
@@ -59,6 +62,7 @@ impl<T> Dispatcher<T> {
         let (sender, receiver) = watch::channel(None);
         flights.waiters.insert(job_id.clone(), sender);
         flights.in_flight.insert(key.to_owned(), job_id.clone());
+        self.count.send_replace(flights.in_flight.len());
         (job_id, receiver, true)
     }
 
@@ -78,6 +82,7 @@ impl<T> Dispatcher<T> {
                 "resumed job is now the one in flight for its work"
             );
             flights.in_flight.insert(key.to_owned(), job_id.to_owned());
+            self.count.send_replace(flights.in_flight.len());
         }
     }
 
@@ -86,6 +91,7 @@ impl<T> Dispatcher<T> {
         let mut flights = lock(&self.flights);
         if flights.in_flight.get(key).is_some_and(|id| id == job_id) {
             flights.in_flight.remove(key);
+            self.count.send_replace(flights.in_flight.len());
         }
         if let Some(sender) = flights.waiters.remove(job_id) {
             sender.send_replace(Some(outcome));
@@ -95,6 +101,13 @@ impl<T> Dispatcher<T> {
     /// How many keys have a job queued or running.
     pub fn in_flight(&self) -> usize {
         lock(&self.flights).in_flight.len()
+    }
+
+    /// Resolves once no key is in flight.
+    pub async fn idle(&self) {
+        let mut count = self.count.subscribe();
+        // The sender lives as long as `self`, so the wait cannot fail while we borrow it.
+        let _ = count.wait_for(|n| *n == 0).await;
     }
 
     /// The job in flight for `key`, if any.

@@ -3,6 +3,7 @@
 //! run (`tracking`: history, retries, outcome) and the retention of finished jobs
 //! (`retention`).
 
+pub(super) mod background;
 pub(super) mod dispatch;
 pub(super) mod queue;
 mod retention;

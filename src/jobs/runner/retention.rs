@@ -22,7 +22,8 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 /// Prunes the job history and the queues' finished tasks to the configured bounds, now (the
 /// interval's first tick is immediate, so startup prunes) and every [`RETENTION_INTERVAL`].
 pub fn spawn_retention(jobs: Arc<Jobs>) {
-    tokio::spawn(async move {
+    let owner = jobs.clone();
+    owner.background.spawn(async move {
         let mut every = tokio::time::interval(RETENTION_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

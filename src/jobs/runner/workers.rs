@@ -13,7 +13,7 @@ const PARTITION_WORKER: &str = "partition-worker";
 /// Starts the workers, each under a supervisor that restarts it if it stops.
 pub fn spawn_workers(jobs: Arc<Jobs>) {
     let export_jobs = jobs.clone();
-    tokio::spawn(supervise(EXPORT_WORKER, move || {
+    jobs.background.spawn(supervise(EXPORT_WORKER, move || {
         WorkerBuilder::new(EXPORT_WORKER)
             .backend(export_jobs.queues.export.clone())
             .data(export_jobs.clone())
@@ -22,10 +22,11 @@ pub fn spawn_workers(jobs: Arc<Jobs>) {
             .run()
     }));
     let workers = jobs.config.partition_workers.max(1);
-    tokio::spawn(supervise(PARTITION_WORKER, move || {
+    let partition_jobs = jobs.clone();
+    jobs.background.spawn(supervise(PARTITION_WORKER, move || {
         WorkerBuilder::new(PARTITION_WORKER)
-            .backend(jobs.queues.partition.clone())
-            .data(jobs.clone())
+            .backend(partition_jobs.queues.partition.clone())
+            .data(partition_jobs.clone())
             .concurrency(workers)
             .build(run_partition)
             .run()
