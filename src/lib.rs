@@ -1,28 +1,41 @@
 //! lender: moves a MySQL loans table into Parquet on HDFS and answers per-county loan
 //! questions from it, and keeps answering when an HDFS DataNode dies.
 //!
-//! * [`api`] translates gRPC calls into jobs and back;
-//! * [`jobs`] holds the work (export, partition) and runs it from a redb-backed apalis queue;
+//! The folders draw the data's path: a gRPC call enters [`api`], becomes a job in [`jobs`],
+//! which reads MySQL ([`mysql`]), encodes Parquet ([`parquet`]) through a local [`spool`]
+//! and writes and reads HDFS ([`hdfs`]), recording what it did in [`store`].
+//!
+//! * [`api`] translates gRPC calls into jobs and back (the contract's service, the admin
+//!   service the operator views ask, the standard health service, the web board);
+//! * [`jobs`] holds the work: `export` (DbToHdfs: MySQL -> clusterer -> encoder -> spool ->
+//!   upload), `partition` (CalcAvgLoan: decide, then reuse a county file or cut one from the
+//!   big file), `runner` (the redb-backed apalis queue, its workers, the dispatcher that
+//!   lets calls join one job, the per-attempt bookkeeping, retention) and `health` (the
+//!   DataNode watchdog and the dependency report);
 //! * [`store`] owns our redb tables (job history, partitions, export generation);
-//! * [`mysql`], [`hdfs`] and [`webhdfs`] are the only places that talk to MySQL, HDFS and
-//!   the NameNode's HTTP API; [`loans`] knows the data's two interesting columns;
-//! * [`cli`] is the command line (`lender serve` and the operator views), the crate's only
-//!   public module: everything else is private, so the compiler reports dead code.
+//! * [`mysql`] and [`hdfs`] are the only places that talk to MySQL and HDFS ([`hdfs`]: the
+//!   hdfs-native client, atomic publication, WebHDFS REST, the NameNode's JMX view, TCP
+//!   probes of DataNodes); [`parquet`] writes Parquet on several threads and reads it from
+//!   HDFS; [`spool`] is the local file between the encoder and an upload;
+//! * [`loans`] knows the data's two interesting columns; [`config`] reads the settings;
+//!   [`error`] is the crate's error type; [`telemetry`] the metrics; [`sync`] the one way
+//!   we take a std mutex;
+//! * [`cli`] is the command line (`lender serve` and the operator views: jobs, health,
+//!   partitions), the crate's only public module: everything else is private, so the
+//!   compiler reports dead code. The engine (jobs, store, hdfs, parquet) imports no view.
 
 mod api;
 mod config;
 mod error;
 mod hdfs;
-mod health_view;
-mod history_view;
 mod jobs;
 mod loans;
 mod mysql;
-mod partitions_view;
+mod parquet;
 mod spool;
 mod store;
+mod sync;
 mod telemetry;
-mod webhdfs;
 
 pub mod cli;
 

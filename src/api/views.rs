@@ -6,15 +6,14 @@ use std::{sync::Arc, time::Duration};
 
 use super::cache::Cached;
 use crate::{
-    health_view::HealthReport, jobs::Jobs, partitions_view::PartitionsReport, store::JobRecord,
+    cli::PartitionsReport,
+    jobs::{HealthReport, Jobs},
+    store::{HISTORY_SCAN, JobRecord},
 };
 
 /// How old a cached view may be. Health and Partitions ask MySQL (a new connection) and the
 /// NameNode (once per county file); calls within this interval share one answer.
 const VIEW_REFRESH: Duration = Duration::from_secs(1);
-
-/// How many history records the board's filters look through (as `lender jobs` does).
-pub const HISTORY_SCAN: usize = 10_000;
 
 /// A view, or why it could not be made (shared for the interval like the view itself).
 pub type View<T> = Result<Arc<T>, String>;
@@ -47,7 +46,7 @@ impl Views {
     pub async fn partitions(&self) -> View<PartitionsReport> {
         self.partitions
             .get_or_refresh(|| async {
-                crate::partitions_view::report(
+                crate::cli::partitions_report(
                     self.jobs.store(),
                     self.jobs.webhdfs(),
                     &self.jobs.suspect_datanodes(),

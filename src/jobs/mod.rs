@@ -7,39 +7,30 @@
 //! Concurrent calls that need the same work (the same county, or a second DbToHdfs while
 //! one runs) join the job already queued instead of starting another.
 
-mod cluster;
 mod export;
 mod health;
 mod partition;
-mod queue;
-mod spill;
-mod tracked;
-mod upload;
+mod runner;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, RwLock, watch};
+use tokio::sync::RwLock;
 
 use crate::{
     config::{Config, EXPORT_PATH},
     error::{Error, Result},
-    hdfs::Hdfs,
+    hdfs::{Hdfs, WebHdfs},
     mysql::MySql,
-    store::{JobKind, Store},
-    webhdfs::WebHdfs,
+    store::{JobRecord, Store},
 };
 
 pub use export::ExportOutcome;
+#[cfg(test)]
+pub use health::Check;
+pub use health::{HealthReport, check_dependencies};
 pub use partition::{CountyAnswer, Source};
-
-/// What a finished job hands to the callers waiting on it.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Export(ExportOutcome),
-    County(CountyAnswer),
-    Failed(Arc<Error>),
-}
+use runner::{Job, dispatch::Dispatcher, queue};
 
 /// Everything the jobs need, shared by the workers and the API.
 pub struct Jobs {
@@ -49,21 +40,23 @@ pub struct Jobs {
     webhdfs: WebHdfs,
     mysql: MySql,
     queues: queue::Queues,
-    /// Job id -> outcome channel, for callers waiting on a job.
-    waiters: std::sync::Mutex<HashMap<String, watch::Sender<Option<Outcome>>>>,
-    /// Work key ("export", "county:55001") -> job id of the queued or running job.
-    in_flight: std::sync::Mutex<HashMap<String, String>>,
+    /// Which export is in flight, and who waits on it.
+    exports: Dispatcher<ExportOutcome>,
+    /// Which partition job does each county's work, and who waits on it.
+    counties: Dispatcher<CountyAnswer>,
     /// Partition jobs read the big file under the read side; the export swaps the file in
     /// and bumps the generation under the write side, so a partition is never recorded
     /// with a generation other than the one it was cut from.
     export_swap: RwLock<()>,
     /// Footer of the current big file, keyed by generation.
-    big_file: Mutex<Option<partition::BigFile>>,
+    big_file: partition::BigFileCache,
     health: health::NodeHealth,
+    /// The workers, retention and cleanup tasks, stopped together at shutdown.
+    background: runner::background::Background,
     /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
     reuse_reads: tokio::sync::Semaphore,
     /// The running export's progress, for the job views.
-    export_progress: std::sync::Mutex<Option<Arc<export::ExportProgress>>>,
+    export_progress: export::ExportTracker,
 }
 
 /// CalcAvgLoan reuse reads that run at once; more wait. Each holds a county file in memory
@@ -118,19 +111,20 @@ impl Jobs {
             mysql: MySql::new(&config)?,
             health: health::NodeHealth::default(),
             reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
-            export_progress: std::sync::Mutex::new(None),
+            export_progress: Default::default(),
+            background: Default::default(),
             config,
             store,
             queues,
-            waiters: Default::default(),
-            in_flight: Default::default(),
+            exports: Dispatcher::default(),
+            counties: Dispatcher::default(),
             export_swap: RwLock::new(()),
-            big_file: Mutex::new(None),
+            big_file: Default::default(),
         });
         jobs.clone().spawn_temp_cleanup();
-        queue::spawn_workers(jobs.clone());
+        runner::spawn_workers(jobs.clone());
         // Job history and finished queue tasks: pruned now and every minute.
-        queue::spawn_retention(jobs.clone());
+        runner::spawn_retention(jobs.clone());
         Ok(jobs)
     }
 
@@ -143,8 +137,8 @@ impl Jobs {
     }
 
     /// What the server depends on, as it sees it now (`lender health`).
-    pub async fn health_report(&self) -> crate::health_view::HealthReport {
-        crate::health_view::report(
+    pub async fn health_report(&self) -> HealthReport {
+        check_dependencies(
             &self.store,
             &self.webhdfs,
             &self.mysql,
@@ -166,10 +160,15 @@ impl Jobs {
             }
         }
         Ok(crate::telemetry::Snapshot {
-            jobs_in_flight: lock(&self.in_flight).len(),
+            jobs_in_flight: self.in_flight(),
             county_files: [("current", current), ("stale", stale), ("lost", lost)],
             store_bytes: std::fs::metadata(&self.config.db_path).map_or(0, |m| m.len()),
         })
+    }
+
+    /// Fills in the running export's progress on its record (the job views show it).
+    pub fn attach_progress(&self, jobs: &mut [JobRecord]) {
+        self.export_progress.attach(jobs);
     }
 
     /// DataNodes this server failed to reach lately.
@@ -179,107 +178,36 @@ impl Jobs {
 
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
-        match self
-            .submit(
-                work_key::EXPORT.into(),
-                JobKind::Export,
-                export::EXPORT_ARGS.into(),
-                |job_id| queue::Task::Export(ExportArgs { job_id }),
-            )
-            .await?
-        {
-            Outcome::Export(outcome) => Ok(outcome),
-            other => Err(unexpected(other)),
-        }
+        self.submit(export::ExportJob).await
     }
 
-    /// Enqueues the job for `key` unless one is already in flight, then waits for its outcome.
-    async fn submit(
-        &self,
-        key: String,
-        kind: JobKind,
-        args: String,
-        task: impl FnOnce(String) -> queue::Task,
-    ) -> Result<Outcome> {
-        let (job_id, mut outcome, fresh) = self.join_or_reserve(&key);
+    /// The one front door of every job: enqueues `job` unless one with its key is already
+    /// in flight, then waits for that job's output.
+    async fn submit<J: Job>(&self, job: J) -> Result<J::Output> {
+        let dispatcher = J::dispatcher(self);
+        let key = job.key();
+        let (job_id, outcome, fresh) = dispatcher.join_or_reserve(&key);
         if fresh {
             // Enqueue first: a job is accepted once it is in the queue, and the history
             // follows the queue (a worker records the job itself if we stop in between).
             let pushed = async {
-                self.queues.push(task(job_id.clone())).await?;
-                self.store.job_submitted(&job_id, kind, args).await
+                self.queues.push(job.task(job_id.clone())).await?;
+                self.store
+                    .job_submitted(&job_id, J::KIND, job.describe())
+                    .await
             };
             if let Err(e) = pushed.await {
                 let e = Arc::new(e);
-                self.finish(&key, &job_id, Outcome::Failed(e.clone()));
+                dispatcher.finish(&key, &job_id, Err(e.clone()));
                 return Err(Error::Job(e));
             }
         }
-        let wait = async {
-            loop {
-                if let Some(result) = outcome.borrow_and_update().clone() {
-                    return Ok(result);
-                }
-                if outcome.changed().await.is_err() {
-                    return Err(Error::Queue(format!(
-                        "job {job_id} ended without an outcome"
-                    )));
-                }
-            }
-        };
-        match tokio::time::timeout(self.config.job_wait, wait).await {
-            Ok(Ok(Outcome::Failed(error))) => Err(Error::Job(error)),
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout(format!(
-                "job {job_id} still running after {} s; see `lender jobs`",
-                self.config.job_wait.as_secs()
-            ))),
-        }
+        runner::dispatch::wait(outcome, &job_id, self.config.job_wait).await
     }
 
-    /// Returns (job id, outcome receiver, whether the caller must enqueue the job).
-    fn join_or_reserve(&self, key: &str) -> (String, watch::Receiver<Option<Outcome>>, bool) {
-        let mut in_flight = lock(&self.in_flight);
-        let mut waiters = lock(&self.waiters);
-        if let Some(job_id) = in_flight.get(key)
-            && let Some(sender) = waiters.get(job_id)
-        {
-            return (job_id.clone(), sender.subscribe(), false);
-        }
-        let job_id = uuid::Uuid::now_v7().to_string();
-        let (sender, receiver) = watch::channel(None);
-        waiters.insert(job_id.clone(), sender);
-        in_flight.insert(key.to_owned(), job_id.clone());
-        (job_id, receiver, true)
-    }
-
-    /// A job the queue runs without a caller having reserved it (resumed after a restart)
-    /// becomes the one in flight for its work, so calls arriving meanwhile join it.
-    fn adopt(&self, key: &str, job_id: &str) {
-        let mut in_flight = lock(&self.in_flight);
-        let mut waiters = lock(&self.waiters);
-        if !waiters.contains_key(job_id) {
-            waiters.insert(job_id.to_owned(), watch::channel(None).0);
-        }
-        if !in_flight.contains_key(key) {
-            tracing::info!(
-                job = job_id,
-                key,
-                "resumed job is now the one in flight for its work"
-            );
-            in_flight.insert(key.to_owned(), job_id.to_owned());
-        }
-    }
-
-    /// Publishes a job's outcome to its waiters and forgets it.
-    fn finish(&self, key: &str, job_id: &str, outcome: Outcome) {
-        let mut in_flight = lock(&self.in_flight);
-        if in_flight.get(key).is_some_and(|id| id == job_id) {
-            in_flight.remove(key);
-        }
-        if let Some(sender) = lock(&self.waiters).remove(job_id) {
-            sender.send_replace(Some(outcome));
-        }
+    /// Jobs queued or running, of every kind.
+    fn in_flight(&self) -> usize {
+        self.exports.in_flight() + self.counties.in_flight()
     }
 
     /// The generation of the big file, adopting a file some earlier run left in HDFS when
@@ -303,19 +231,26 @@ impl Jobs {
     }
 
     /// On shutdown: lets running jobs end (bounded) and the queue record their results, so
-    /// a clean stop does not make the next start run finished work again.
-    pub async fn drain(&self, limit: std::time::Duration) {
-        let deadline = tokio::time::Instant::now() + limit;
-        while !lock(&self.in_flight).is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+    /// a clean stop does not make the next start run finished work again; then stops the
+    /// workers and the other background tasks.
+    pub async fn shutdown(&self, limit: std::time::Duration) {
+        let idle = async {
+            // Woken by each job's end, not polled; both kinds idle at once ends the wait.
+            while self.in_flight() > 0 {
+                self.exports.idle().await;
+                self.counties.idle().await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, idle).await;
         // The worker acknowledges finished tasks to the queue on its next heartbeat.
         tokio::time::sleep(queue::HEARTBEAT + std::time::Duration::from_millis(300)).await;
+        self.background.stop().await;
     }
 
     fn spawn_temp_cleanup(self: Arc<Self>) {
         let started_ms = crate::store::now_ms();
-        tokio::spawn(async move {
+        let owner = self.clone();
+        owner.background.spawn(async move {
             match self.hdfs.clean_temporaries(started_ms).await {
                 Ok(0) => {}
                 Ok(removed) => {
@@ -345,30 +280,16 @@ impl Jobs {
             mysql: MySql::new(&config).unwrap_or_else(|e| panic!("test mysql client: {e}")),
             health: health::NodeHealth::default(),
             reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
-            export_progress: std::sync::Mutex::new(None),
+            export_progress: Default::default(),
+            background: Default::default(),
             queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
             config,
             store,
-            waiters: Default::default(),
-            in_flight: Default::default(),
+            exports: Dispatcher::default(),
+            counties: Dispatcher::default(),
             export_swap: RwLock::new(()),
-            big_file: Mutex::new(None),
+            big_file: Default::default(),
         };
         (Arc::new(jobs), dir)
     }
-
-    /// The job in flight for `key`, if any.
-    pub(crate) fn in_flight_for(&self, key: &str) -> Option<String> {
-        lock(&self.in_flight).get(key).cloned()
-    }
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn unexpected(outcome: Outcome) -> Error {
-    Error::Queue(format!("job produced an unexpected outcome: {outcome:?}"))
 }

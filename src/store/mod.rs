@@ -21,7 +21,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::error::{Error, Result};
 
 pub use export::ExportRecord;
-pub use history::{JobKind, JobRecord, JobState};
+pub use history::{HISTORY_SCAN, JobKind, JobRecord, JobState};
 pub use partitions::PartitionRecord;
 
 const JOBS: TableDefinition<&str, &str> = TableDefinition::new("lender:jobs");

@@ -16,6 +16,8 @@ mod html;
 
 use std::{net::SocketAddr, sync::Arc};
 
+use tokio::task::JoinHandle;
+
 use axum::{
     Router,
     extract::{Path, RawQuery, State},
@@ -25,8 +27,11 @@ use axum::{
 };
 use serde::{Deserialize, de::value::StrDeserializer};
 
-use super::views::{HISTORY_SCAN, Views};
-use crate::{history_view, store::JobRecord};
+use super::views::Views;
+use crate::{
+    cli,
+    store::{HISTORY_SCAN, JobRecord},
+};
 
 /// Jobs `/jobs` lists when no limit is asked for (as `lender jobs`).
 const DEFAULT_LIMIT: usize = 50;
@@ -35,23 +40,22 @@ const DEFAULT_LIMIT: usize = 50;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Binds `addr` and serves the board on the running runtime; a port that cannot be bound is
-/// an error naming the setting.
-pub async fn serve(addr: SocketAddr, views: Arc<Views>) -> Result<(), String> {
+/// Binds `addr` and serves the board on the running runtime until the returned task is
+/// aborted; a port that cannot be bound is an error naming the setting.
+pub async fn serve(addr: SocketAddr, views: Arc<Views>) -> Result<JoinHandle<()>, String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("web board on {addr} (LENDER_BOARD_LISTEN): {e}"))?;
     tracing::info!(%addr, "read-only web board on http://{addr}/");
-    spawn(listener, views);
-    Ok(())
+    Ok(spawn(listener, views))
 }
 
-fn spawn(listener: tokio::net::TcpListener, views: Arc<Views>) {
+fn spawn(listener: tokio::net::TcpListener, views: Arc<Views>) -> JoinHandle<()> {
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router(views)).await {
             tracing::error!(error = %e, "web board stopped");
         }
-    });
+    })
 }
 
 fn router(views: Arc<Views>) -> Router {
@@ -94,7 +98,7 @@ async fn jobs(State(views): State<Arc<Views>>, RawQuery(query): RawQuery) -> Res
 
 async fn job(State(views): State<Arc<Views>>, Path(id): Path<String>) -> Response {
     match views.history().await {
-        Ok(history) => match history_view::find_job(&history, &id) {
+        Ok(history) => match cli::find_job(&history, &id) {
             Ok(job) => page(StatusCode::OK, html::job(job)),
             Err(e) => page(
                 StatusCode::NOT_FOUND,
@@ -168,8 +172,8 @@ fn parse_filters(query: &str) -> Result<html::FilterForm, String> {
                 form.filter.county = Some(county);
             }
             "since" => {
-                let since = history_view::parse_duration(value)?;
-                form.filter.since_ms = Some(history_view::since_ms(since));
+                let since = cli::parse_duration(value)?;
+                form.filter.since_ms = Some(cli::since_ms(since));
                 form.since = Some(value.to_owned());
             }
             "limit" => {

@@ -4,14 +4,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::{
-    health_view::{Check, HealthReport},
-    jobs::Jobs,
-    partitions_view::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
+    cli::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
+    hdfs::NodeState,
+    jobs::{Check, HealthReport, Jobs},
     store::{
         JobKind, JobState,
         history::{AttemptOutcome, AttemptRecord, AttemptReport},
     },
-    webhdfs::NodeState,
 };
 
 /// What a client, a job argument or an error text could smuggle into a page.

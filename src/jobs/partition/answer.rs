@@ -9,15 +9,15 @@ use bytes::Bytes;
 use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
 
 use super::{
-    CountyAnswer, Source, average_of,
+    CountyAnswer, CountyJob, Source, average_of,
     decide::{Stat, Step, after_failed_reuse, after_stat, plan},
 };
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    jobs::{Jobs, Outcome, PartitionArgs, queue, unexpected, work_key},
+    jobs::Jobs,
     loans::{AMOUNT_COLUMN, LoanSum},
-    store::{JobKind, PartitionRecord},
+    store::PartitionRecord,
 };
 
 impl Jobs {
@@ -66,29 +66,7 @@ impl Jobs {
                 "{EXPORT_PATH} is missing: run DbToHdfs first"
             )));
         }
-        let outcome = self
-            .submit(
-                work_key::county(county),
-                JobKind::Partition,
-                PartitionArgs {
-                    job_id: String::new(),
-                    county,
-                    source,
-                }
-                .describe(),
-                |job_id| {
-                    queue::Task::Partition(PartitionArgs {
-                        job_id,
-                        county,
-                        source,
-                    })
-                },
-            )
-            .await?;
-        match outcome {
-            Outcome::County(answer) => Ok(answer),
-            other => Err(unexpected(other)),
-        }
+        self.submit(CountyJob { county, source }).await
     }
 
     /// A county the current export does not hold is answered at once: no job, nothing

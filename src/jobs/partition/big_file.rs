@@ -21,9 +21,10 @@ use parquet::{
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    hdfs::{ParquetFile, bounded},
+    hdfs::bounded,
     jobs::Jobs,
     loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
+    parquet::{ParquetFile, open_parquet},
 };
 
 /// The big file of one generation: its footer, and one reader shared by every partition
@@ -46,13 +47,25 @@ impl BigFile {
     }
 }
 
+/// The big file of the current generation, once a partition job opened it. The export
+/// tells it only one thing: forget it (a new file was published).
+#[derive(Default)]
+pub(in crate::jobs) struct BigFileCache(tokio::sync::Mutex<Option<BigFile>>);
+
+impl BigFileCache {
+    /// Drops the cached file and its reader: the export published a new one.
+    pub(in crate::jobs) async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
 /// How long one reader of the big file (and its list of failed DataNodes) is kept.
 const READER_LIFETIME: Duration = Duration::from_secs(30);
 
 impl Jobs {
     /// The big file's footer for `generation`, cached.
     pub(super) async fn big_file(&self, generation: u64) -> Result<BigFile> {
-        let mut cached = self.big_file.lock().await;
+        let mut cached = self.big_file.0.lock().await;
         match cached.as_mut().filter(|b| b.generation == generation) {
             Some(big) if big.opened.elapsed() < READER_LIFETIME => return Ok(big.clone()),
             Some(big) => {
@@ -62,7 +75,7 @@ impl Jobs {
             }
             None => {}
         }
-        let (reader, metadata) = self.hdfs.open_parquet(EXPORT_PATH).await.map_err(|e| {
+        let (reader, metadata) = open_parquet(&self.hdfs, EXPORT_PATH).await.map_err(|e| {
             if e.is_not_found() {
                 Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first"))
             } else {
@@ -85,7 +98,7 @@ impl Jobs {
     }
 
     pub(super) async fn forget_big_file_reader(&self) {
-        if let Some(big) = self.big_file.lock().await.as_mut() {
+        if let Some(big) = self.big_file.0.lock().await.as_mut() {
             big.opened -= READER_LIFETIME;
         }
     }

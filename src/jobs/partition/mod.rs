@@ -13,12 +13,18 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-pub(super) use big_file::BigFile;
+use big_file::BigFile;
+pub(super) use big_file::BigFileCache;
 use county_file::{CountyEncoder, EncodedCounty};
 
 use super::{
-    Jobs, Outcome, PartitionArgs,
-    tracked::{Job, JobResult},
+    Jobs, PartitionArgs,
+    runner::{
+        Job,
+        dispatch::Dispatcher,
+        queue,
+        tracking::{JobResult, Run, run_tracked},
+    },
     work_key,
 };
 use crate::{
@@ -28,10 +34,45 @@ use crate::{
     store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
 };
 
-impl PartitionArgs {
-    /// The arguments as the job history shows them.
-    pub fn describe(&self) -> String {
+/// CalcAvgLoan's job: cut one county's file (`create` or `recreate`) and answer from it.
+/// Every call about the county shares it.
+pub(super) struct CountyJob {
+    pub county: i32,
+    pub source: Source,
+}
+
+impl Job for CountyJob {
+    type Output = CountyAnswer;
+    const KIND: JobKind = JobKind::Partition;
+
+    fn key(&self) -> String {
+        work_key::county(self.county)
+    }
+
+    fn describe(&self) -> String {
         format!("county={} source={}", self.county, self.source.as_str())
+    }
+
+    fn task(&self, job_id: String) -> queue::Task {
+        queue::Task::Partition(PartitionArgs {
+            job_id,
+            county: self.county,
+            source: self.source,
+        })
+    }
+
+    fn dispatcher(jobs: &Jobs) -> &Dispatcher<CountyAnswer> {
+        &jobs.counties
+    }
+}
+
+impl PartitionArgs {
+    /// The job these queued arguments run.
+    fn job(&self) -> CountyJob {
+        CountyJob {
+            county: self.county,
+            source: self.source,
+        }
     }
 }
 
@@ -78,25 +119,23 @@ impl JobResult for CountyAnswer {
             ..Default::default()
         }
     }
-
-    fn into_outcome(self) -> Outcome {
-        Outcome::County(self)
-    }
 }
 
 impl Jobs {
     pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
-        let key = work_key::county(args.county);
-        let described = args.describe();
-        let job = Job {
+        let key = args.job().key();
+        let described = args.job().describe();
+        let job = Run {
             id: &args.job_id,
             kind: JobKind::Partition,
             key: &key,
             args: &described,
             max_attempts: 2,
         };
-        self.run_tracked(job, |attempt| self.cut_partition(&args, attempt))
-            .await
+        run_tracked(&self.store, &self.counties, job, |attempt| {
+            self.cut_partition(&args, attempt)
+        })
+        .await
     }
 
     async fn cut_partition(&self, args: &PartitionArgs, attempt: u32) -> Result<CountyAnswer> {

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::Result,
-    history_view::format_time,
+    hdfs::{NodeState, WebHdfs},
     store::{PartitionRecord, Store},
-    webhdfs::{NodeState, WebHdfs},
 };
+
+use super::format::format_time;
 
 /// How many county files' block locations are asked of the NameNode at once: one request
 /// per file, so a report over hundreds of files must not open hundreds of connections.
@@ -88,7 +89,7 @@ pub async fn report(
     suspects: &[String],
 ) -> Result<PartitionsReport> {
     let generation = store.export()?.map(|e| e.generation);
-    let mut nodes = webhdfs.datanodes().await?;
+    let mut nodes = webhdfs.namenode().datanodes().await?;
     for host in suspects {
         nodes.entry(host.clone()).and_modify(|s| {
             if *s == NodeState::Live {

@@ -1,166 +1,17 @@
-//! The apalis side: one redb-backed queue per job kind, its workers, crash recovery, and the
-//! retention of finished jobs and tasks.
+//! Retention: the job history and the queues' finished tasks pruned to the configured
+//! bounds, at startup and every minute.
 
 use std::{sync::Arc, time::Duration};
 
-use apalis::prelude::*;
-use apalis_redb::{Config as QueueConfig, RedbStorage};
+use apalis_redb::Config as QueueConfig;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
-use super::{ExportArgs, Jobs, PartitionArgs};
+use super::queue::{EXPORT_QUEUE, PARTITION_QUEUE, queue_config};
 use crate::{
     error::{Error, Result},
+    jobs::Jobs,
     store::Store,
 };
-
-const EXPORT_QUEUE: &str = "lender-export";
-const PARTITION_QUEUE: &str = "lender-partition";
-/// Stable worker names: a restarted server takes over the tasks its previous run held.
-const EXPORT_WORKER: &str = "export-worker";
-const PARTITION_WORKER: &str = "partition-worker";
-
-pub enum Task {
-    Export(ExportArgs),
-    Partition(PartitionArgs),
-}
-
-pub struct Queues {
-    export: RedbStorage<ExportArgs>,
-    partition: RedbStorage<PartitionArgs>,
-}
-
-/// apalis-redb commits a finished task's acknowledgement on the worker's next heartbeat
-/// (or next fetch): a short heartbeat keeps the window in which a stop makes a finished job
-/// run again small.
-pub const HEARTBEAT: Duration = Duration::from_secs(1);
-
-fn queue_config(queue: &str) -> QueueConfig {
-    QueueConfig::default()
-        .queue(queue)
-        .heartbeat_interval(HEARTBEAT)
-}
-
-impl Queues {
-    /// Builds the queues on the store's database and makes every task a previous process
-    /// held runnable again.
-    pub fn new(store: &Store) -> Result<Self> {
-        let conn = store.connection();
-        for queue in [EXPORT_QUEUE, PARTITION_QUEUE] {
-            expire_previous_workers(conn.database(), &queue_config(queue))?;
-        }
-        Ok(Queues {
-            export: RedbStorage::new(conn.clone()).with_config(queue_config(EXPORT_QUEUE)),
-            partition: RedbStorage::new(conn).with_config(queue_config(PARTITION_QUEUE)),
-        })
-    }
-
-    /// Durably enqueues a task; the worker is woken in-process at once.
-    pub async fn push(&self, task: Task) -> Result<()> {
-        let queue_err =
-            |e: TaskSinkError<apalis_redb::Error>| Error::Queue(format!("enqueueing: {e}"));
-        match task {
-            Task::Export(args) => {
-                let task = build(args.job_id.clone(), args);
-                self.export.clone().push_task(task).await.map_err(queue_err)
-            }
-            Task::Partition(args) => {
-                let task = build(args.job_id.clone(), args);
-                self.partition
-                    .clone()
-                    .push_task(task)
-                    .await
-                    .map_err(queue_err)
-            }
-        }
-    }
-}
-
-/// Our jobs retry inside their own attempt loop (recorded in the job history), so the
-/// queue runs each task once, and again only after a crash.
-fn build<T>(job_id: String, args: T) -> apalis::prelude::Task<T> {
-    TaskBuilder::new(args)
-        .task_id(TaskId::from_string(job_id))
-        .max_attempts(1)
-        .build()
-}
-
-/// apalis-redb hands a crashed worker's tasks back only once that worker's heartbeat is
-/// older than its orphan threshold (minutes), and refuses to register a worker of the same
-/// name before then. No other process can hold this database (redb locks the file), so
-/// every registered worker belongs to a process that is gone: mark them as long silent,
-/// and the workers we start re-enqueue their in-flight tasks when they register.
-fn expire_previous_workers(db: &redb::Database, config: &QueueConfig) -> Result<()> {
-    let table_name = config.workers_set();
-    let table: TableDefinition<&str, &str> = TableDefinition::new(&table_name);
-    let txn = db.begin_write()?;
-    {
-        let mut workers = txn.open_table(table)?;
-        let mut expired = Vec::new();
-        for entry in workers.iter()? {
-            let (name, record) = entry?;
-            let mut record: serde_json::Value = serde_json::from_str(record.value())?;
-            record["last_seen"] = serde_json::Value::from(0u64);
-            expired.push((name.value().to_owned(), record.to_string()));
-        }
-        for (name, record) in &expired {
-            tracing::info!(queue = %config.queue, worker = %name, "taking over tasks of the previous run");
-            workers.insert(name.as_str(), record.as_str())?;
-        }
-    }
-    txn.commit()?;
-    Ok(())
-}
-
-/// Starts the workers, each under a supervisor that restarts it if it stops.
-pub fn spawn_workers(jobs: Arc<Jobs>) {
-    let export_jobs = jobs.clone();
-    tokio::spawn(supervise(EXPORT_WORKER, move || {
-        WorkerBuilder::new(EXPORT_WORKER)
-            .backend(export_jobs.queues.export.clone())
-            .data(export_jobs.clone())
-            .concurrency(1)
-            .build(run_export)
-            .run()
-    }));
-    let workers = jobs.config.partition_workers.max(1);
-    tokio::spawn(supervise(PARTITION_WORKER, move || {
-        WorkerBuilder::new(PARTITION_WORKER)
-            .backend(jobs.queues.partition.clone())
-            .data(jobs.clone())
-            .concurrency(workers)
-            .build(run_partition)
-            .run()
-    }));
-}
-
-async fn supervise<F, Fut, E>(name: &'static str, start: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = std::result::Result<(), E>>,
-    E: std::fmt::Display,
-{
-    loop {
-        match start().await {
-            Ok(()) => tracing::warn!(worker = name, "worker stopped; restarting"),
-            Err(e) => tracing::error!(worker = name, error = %e, "worker failed; restarting"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn run_export(
-    args: ExportArgs,
-    jobs: Data<Arc<Jobs>>,
-) -> std::result::Result<String, BoxDynError> {
-    jobs.run_export_job(args).await.map_err(Into::into)
-}
-
-async fn run_partition(
-    args: PartitionArgs,
-    jobs: Data<Arc<Jobs>>,
-) -> std::result::Result<String, BoxDynError> {
-    jobs.run_partition_job(args).await.map_err(Into::into)
-}
 
 /// How often retention runs. A timer, not a count of submitted jobs, so the submit path stays
 /// as it is; a pass with nothing to remove is two reads. Every minute: at a flood's pace
@@ -171,7 +22,8 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 /// Prunes the job history and the queues' finished tasks to the configured bounds, now (the
 /// interval's first tick is immediate, so startup prunes) and every [`RETENTION_INTERVAL`].
 pub fn spawn_retention(jobs: Arc<Jobs>) {
-    tokio::spawn(async move {
+    let owner = jobs.clone();
+    owner.background.spawn(async move {
         let mut every = tokio::time::interval(RETENTION_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -322,8 +174,13 @@ fn tasks_beyond_retention(
 
 #[cfg(test)]
 mod tests {
+    use apalis::prelude::*;
+
     use super::*;
-    use crate::jobs::Source;
+    use crate::jobs::{
+        PartitionArgs, Source,
+        runner::queue::{Queues, Task},
+    };
 
     const MONTH: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 

@@ -8,7 +8,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::webhdfs::{Unreachable, WebHdfs};
+mod report;
+
+#[cfg(test)]
+pub use report::Check;
+pub use report::{HealthReport, check_dependencies};
+
+use crate::{
+    hdfs::{Unreachable, WebHdfs},
+    sync::lock,
+};
 
 /// How long a host we failed to reach stays suspect without new evidence.
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
@@ -87,22 +96,19 @@ impl NodeHealth {
         webhdfs: &WebHdfs,
         hosts: &'a [String],
     ) -> Option<&'a String> {
-        {
-            let mut suspects = lock(&self.suspects);
-            let suspects = fresh(&mut suspects);
-            if let Some(host) = hosts.iter().find(|h| suspects.contains_key(*h)) {
-                return Some(host);
-            }
+        let suspects: HashSet<String> = self.suspects().into_iter().collect();
+        // The NameNode is asked only when our own suspicions name none of the hosts.
+        if let Some(host) = first_down_among(hosts, &suspects, &HashSet::new()) {
+            return Some(host);
         }
         let down = self.namenode_down(webhdfs).await;
-        hosts.iter().find(|h| down.contains(*h))
+        first_down_among(hosts, &suspects, &down)
     }
 
     /// Every host to keep away from: suspected by us or silent to the NameNode.
     pub async fn avoid(&self, webhdfs: &WebHdfs) -> Vec<String> {
-        let mut hosts: HashSet<String> = self.suspects().into_iter().collect();
-        hosts.extend(self.namenode_down(webhdfs).await);
-        hosts.into_iter().collect()
+        let suspects = self.suspects();
+        avoid_list(suspects, self.namenode_down(webhdfs).await)
     }
 
     async fn namenode_down(&self, webhdfs: &WebHdfs) -> HashSet<String> {
@@ -112,22 +118,40 @@ impl NodeHealth {
             return down.clone();
         }
         // A NameNode that does not answer tells us nothing; keep going with what we know.
-        let down = webhdfs.silent_datanodes().await.unwrap_or_default();
+        let down = webhdfs
+            .namenode()
+            .silent_datanodes()
+            .await
+            .unwrap_or_default();
         *lock(&self.namenode_view) = Some((Instant::now(), down.clone()));
         down
     }
+}
+
+/// The watchdog's read decision, from what it observed: the first of `hosts` that we
+/// suspect, or else that the NameNode reports dead or silent.
+fn first_down_among<'a>(
+    hosts: &'a [String],
+    suspects: &HashSet<String>,
+    namenode_down: &HashSet<String>,
+) -> Option<&'a String> {
+    hosts
+        .iter()
+        .find(|h| suspects.contains(*h))
+        .or_else(|| hosts.iter().find(|h| namenode_down.contains(*h)))
+}
+
+/// The watchdog's write decision: every host suspected by us or down to the NameNode, once.
+fn avoid_list(suspects: Vec<String>, namenode_down: HashSet<String>) -> Vec<String> {
+    let mut hosts: HashSet<String> = suspects.into_iter().collect();
+    hosts.extend(namenode_down);
+    hosts.into_iter().collect()
 }
 
 /// Drops suspicions older than [`SUSPECT_FOR`]; what is left.
 fn fresh(suspects: &mut HashMap<String, Suspicion>) -> &mut HashMap<String, Suspicion> {
     suspects.retain(|_, suspicion| suspicion.since.elapsed() < SUSPECT_FOR);
     suspects
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -176,5 +200,43 @@ mod tests {
             assert!(!health.any_silent());
             assert!(health.suspects().is_empty());
         }
+    }
+
+    fn hosts(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn set(names: &[&str]) -> HashSet<String> {
+        hosts(names).into_iter().collect()
+    }
+
+    #[test]
+    fn a_read_avoids_our_suspect_first_then_what_the_namenode_reports_down() {
+        let replicas = hosts(&["dn1", "dn2", "dn3"]);
+        let cases: [(&[&str], &[&str], Option<&str>); 5] = [
+            (&[], &[], None),
+            (&["dn2"], &[], Some("dn2")),
+            (&[], &["dn3"], Some("dn3")),
+            // Our own suspicion wins over the NameNode's order of hosts.
+            (&["dn3"], &["dn1"], Some("dn3")),
+            // Hosts that hold no replica do not matter.
+            (&["dn9"], &["dn8"], None),
+        ];
+        for (suspects, namenode_down, expected) in cases {
+            let down = first_down_among(&replicas, &set(suspects), &set(namenode_down));
+            assert_eq!(
+                down.map(String::as_str),
+                expected,
+                "suspects {suspects:?}, NameNode down {namenode_down:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_avoids_every_host_either_side_distrusts_once() {
+        let mut avoid = avoid_list(hosts(&["dn1", "dn2"]), set(&["dn2", "dn3"]));
+        avoid.sort();
+        assert_eq!(avoid, hosts(&["dn1", "dn2", "dn3"]));
+        assert!(avoid_list(vec![], HashSet::new()).is_empty());
     }
 }

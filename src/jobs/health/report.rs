@@ -1,16 +1,15 @@
-//! `lender health`: the server's view of what it depends on, in one screen: the NameNode,
-//! every DataNode as the NameNode (and the server) sees it, MySQL, the queue, the current
-//! export and the store file.
+//! What the server depends on, as it sees it now: the NameNode, every DataNode as the
+//! NameNode (and the server) sees it, MySQL, the queue, the current export and the store
+//! file. The operator's `lender health` and the board render it.
 
-use std::{collections::BTreeMap, fmt::Write, path::Path};
+use std::{collections::BTreeMap, path::Path};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    history_view::format_time,
+    hdfs::{NodeState, WebHdfs},
     mysql::MySql,
-    store::{ExportRecord, JobState, Store},
-    webhdfs::{NodeState, WebHdfs},
+    store::{ExportRecord, HISTORY_SCAN, JobState, Store},
 };
 
 /// One dependency: reachable or not, and what we learned.
@@ -33,17 +32,14 @@ pub struct HealthReport {
     pub store_bytes: u64,
 }
 
-/// How many history records the queue counts look through.
-const HISTORY_SCAN: usize = 10_000;
-
-pub async fn report(
+pub async fn check_dependencies(
     store: &Store,
     webhdfs: &WebHdfs,
     mysql: &MySql,
     db_path: &Path,
     suspects: &[String],
 ) -> HealthReport {
-    let (nodes, mysql_check) = tokio::join!(webhdfs.datanodes(), mysql.ping());
+    let (nodes, mysql_check) = tokio::join!(webhdfs.namenode().datanodes(), mysql.ping());
     let (namenode, datanodes) = match nodes {
         Ok(nodes) => {
             let live = nodes.values().filter(|s| **s == NodeState::Live).count();
@@ -98,57 +94,4 @@ impl Check {
     pub fn mark(&self) -> &'static str {
         if self.ok { "ok" } else { "DOWN" }
     }
-}
-
-impl HealthReport {
-    /// `0 queued, 1 running`
-    pub fn queue_summary(&self) -> String {
-        format!("{} queued, {} running", self.queued_jobs, self.running_jobs)
-    }
-
-    /// `generation 104, 426716 rows, 15971576 bytes, finished 2026-12-01 00:42:23`
-    pub fn export_summary(&self) -> String {
-        match &self.export {
-            Some(e) => format!(
-                "generation {}, {} rows, {} bytes, finished {}",
-                e.generation,
-                e.rows.map_or("-".into(), |r| r.to_string()),
-                e.bytes.map_or("-".into(), |b| b.to_string()),
-                e.finished_ms.map_or("-".into(), format_time),
-            ),
-            None => "none yet (run DbToHdfs)".to_owned(),
-        }
-    }
-
-    /// `/var/lib/lender/lender.redb (5.6 MiB)`
-    pub fn store_summary(&self) -> String {
-        format!(
-            "{} ({:.1} MiB)",
-            self.store_path,
-            self.store_bytes as f64 / (1024.0 * 1024.0)
-        )
-    }
-}
-
-pub fn render(report: &HealthReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "NameNode  {:<4}  {}",
-        report.namenode.mark(),
-        report.namenode.detail
-    );
-    for (host, state) in &report.datanodes {
-        let _ = writeln!(out, "  DataNode {host:<24} {state}");
-    }
-    let _ = writeln!(
-        out,
-        "MySQL     {:<4}  {}",
-        report.mysql.mark(),
-        report.mysql.detail
-    );
-    let _ = writeln!(out, "queue     {}", report.queue_summary());
-    let _ = writeln!(out, "export    {}", report.export_summary());
-    let _ = writeln!(out, "store     {}", report.store_summary());
-    out
 }

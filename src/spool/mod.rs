@@ -7,51 +7,26 @@
 //! the spool, and MySQL never waits on HDFS.
 //!
 //! Local disk is bounded: before an export starts, [`Spool::create`] checks that the spool's
-//! file system has room for [`SPOOL_MULTIPLE`] times the expected file plus
-//! [`SPOOL_RESERVE_BYTES`] for the job store, and refuses the export otherwise (a clear
+//! file system has room for [`space::SPOOL_MULTIPLE`] times the expected file plus
+//! [`space::SPOOL_RESERVE_BYTES`] for the job store, and refuses the export otherwise (a clear
 //! error, not a half-run that fills the disk the job store lives on).
 
 use std::{
-    ffi::CString,
-    io::SeekFrom,
-    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    sync::Arc,
 };
 
 use bytes::Bytes;
 use futures::Stream;
-
-use tokio::{
-    io::{AsyncReadExt, AsyncSeekExt},
-    sync::watch,
-};
+use tokio::sync::watch;
 
 use crate::error::{Error, Result};
 
-/// How much one upload chunk reads from the spool.
-const CHUNK: usize = 256 * 1024;
+mod follow;
+mod space;
 
-/// Local disk one export may take, as a multiple of the Parquet file it writes: the spool
-/// (1x) plus the clusterer's spill files, which hold nearly every row until the end of the
-/// input at 1x. Spills are dictionary-encoded Parquet segments ([`crate::jobs::spill`]); the
-/// measured peak was 1.73x the file at 1x (27.0 MiB for 15.6 MiB, `bench/ab_export.py`,
-/// 2026-12-02; 2.6x when spills were ZSTD Arrow IPC), less at 10x, where more counties fill
-/// a group of their own before the end.
-pub const SPOOL_MULTIPLE: u64 = 2;
-
-/// Bytes kept free beyond the export's share on the spool's file system, for the job store
-/// (by default the spool is a subdirectory of the store's directory) and the log: a full
-/// disk must fail the export, never the store.
-pub const SPOOL_RESERVE_BYTES: u64 = 256 << 20;
-
-/// The Parquet file's size assumed before any export succeeded: twice the 1x file
-/// (15.6 MiB), so a first export at up to 2x data is checked against what it will take.
-pub const DEFAULT_EXPECTED_BYTES: u64 = 32 << 20;
+use follow::Follower;
+pub use follow::Progress;
 
 /// How far the encoder got.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,9 +54,9 @@ pub struct SpoolWriter {
 }
 
 impl Spool {
-    /// Creates `dir/name` (and `dir`), empty, once [`check_free_space`] found room for an
+    /// Creates `dir/name` (and `dir`), empty, once [`space::check_free_space`] found room for an
     /// export whose file will take about `expected_bytes` (the previous export's size;
-    /// `None`: [`DEFAULT_EXPECTED_BYTES`]).
+    /// `None`: [`space::DEFAULT_EXPECTED_BYTES`]).
     pub async fn create(
         dir: &Path,
         name: &str,
@@ -93,7 +68,7 @@ impl Spool {
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io_err("creating the directory of", e))?;
-        check_free_space(dir, expected_bytes)?;
+        space::check_free_space(dir, expected_bytes)?;
         let file = std::fs::File::create(&path).map_err(|e| io_err("creating", e))?;
         let (sender, receiver) = watch::channel(SpoolState::default());
         let writer = SpoolWriter {
@@ -138,17 +113,8 @@ impl Spool {
         let file = tokio::fs::File::open(&self.path).await.map_err(|e| {
             Error::Spool(format!("opening {} to upload it: {e}", self.path.display()))
         })?;
-        let follower = Follower {
-            file,
-            pos: 0,
-            state: self.state.clone(),
-            progress,
-            path: self.path.clone(),
-        };
-        Ok(futures::stream::try_unfold(follower, |mut f| async move {
-            let chunk = f.next_chunk().await?;
-            Ok(chunk.map(|c| (c, f)))
-        }))
+        let follower = Follower::new(file, self.state.clone(), progress, self.path.clone());
+        Ok(follower.into_stream())
     }
 }
 
@@ -177,104 +143,12 @@ fn digit(c: char) -> bool {
     c.is_ascii_digit()
 }
 
-/// Refuses an export whose spool and spill files would not fit in `dir`'s file system:
-/// [`SPOOL_MULTIPLE`] times `expected_bytes` (or [`DEFAULT_EXPECTED_BYTES`]) plus
-/// [`SPOOL_RESERVE_BYTES`] must be free.
-pub fn check_free_space(dir: &Path, expected_bytes: Option<u64>) -> Result<()> {
-    let expected = expected_bytes.unwrap_or(DEFAULT_EXPECTED_BYTES);
-    let needed = expected
-        .saturating_mul(SPOOL_MULTIPLE)
-        .saturating_add(SPOOL_RESERVE_BYTES);
-    let free = free_bytes(dir)?;
-    if free < needed {
-        return Err(Error::Unavailable(format!(
-            "local disk: {} has {free} bytes ({}) free, an export needs {needed} bytes ({}): \
-             {SPOOL_MULTIPLE}x the expected {expected}-byte Parquet file for its spool and spill \
-             files plus {SPOOL_RESERVE_BYTES} bytes kept free for the job store; free some space \
-             or point LENDER_SPOOL_DIR at a larger file system",
-            dir.display(),
-            mib(free),
-            mib(needed),
-        )));
-    }
-    Ok(())
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-}
-
-/// Bytes an unprivileged process may still write on `dir`'s file system (statvfs).
-fn free_bytes(dir: &Path) -> Result<u64> {
-    let context = |e: &dyn std::fmt::Display| {
-        Error::Spool(format!("reading the free space of {}: {e}", dir.display()))
-    };
-    let c_path = CString::new(dir.as_os_str().as_bytes()).map_err(|e| context(&e))?;
-    // SAFETY: `c_path` is a valid NUL-terminated string; statvfs fills the zeroed struct.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
-        return Err(context(&std::io::Error::last_os_error()));
-    }
-    // The field types differ between platforms (u32 or u64).
-    #[allow(clippy::unnecessary_cast)]
-    Ok((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
-}
-
 impl Drop for Spool {
     fn drop(&mut self) {
         if let Err(e) = std::fs::remove_file(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(path = %self.path.display(), error = %e, "could not remove the spool file");
-        }
-    }
-}
-
-struct Follower {
-    file: tokio::fs::File,
-    pos: u64,
-    state: watch::Receiver<SpoolState>,
-    progress: Arc<Progress>,
-    path: PathBuf,
-}
-
-impl Follower {
-    async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
-        loop {
-            let state = *self.state.borrow_and_update();
-            if self.pos < state.len {
-                let want = (state.len - self.pos).min(CHUNK as u64) as usize;
-                let mut buf = vec![0; want];
-                let read = async {
-                    self.file.seek(SeekFrom::Start(self.pos)).await?;
-                    self.file.read_exact(&mut buf).await
-                };
-                read.await.map_err(|e| {
-                    Error::Spool(format!(
-                        "reading {} at {}: {e}",
-                        self.path.display(),
-                        self.pos
-                    ))
-                })?;
-                self.pos += want as u64;
-                self.progress.advance(self.pos);
-                return Ok(Some(Bytes::from(buf)));
-            }
-            if state.abandoned {
-                return Err(Error::Spool(format!(
-                    "{} was abandoned by its encoder",
-                    self.path.display()
-                )));
-            }
-            if state.done {
-                return Ok(None);
-            }
-            if self.state.changed().await.is_err() && !self.state.borrow().done {
-                return Err(Error::Spool(format!(
-                    "{} ended before its encoder finished",
-                    self.path.display()
-                )));
-            }
         }
     }
 }
@@ -323,43 +197,9 @@ fn spool_err(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::other(Error::Spool(format!("writing {}: {e}", path.display())))
 }
 
-/// Bytes an upload has taken from the spool, and when it last took some.
-pub struct Progress {
-    sent: AtomicU64,
-    last: Mutex<Instant>,
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        Progress {
-            sent: AtomicU64::new(0),
-            last: Mutex::new(Instant::now()),
-        }
-    }
-}
-
-impl Progress {
-    fn advance(&self, sent: u64) {
-        self.sent.store(sent, Ordering::Relaxed);
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-    }
-
-    pub fn sent(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
-    }
-
-    /// Time since the upload last took bytes.
-    pub fn idle(&self) -> Duration {
-        self.last
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .elapsed()
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{space::check_free_space, *};
     use futures::TryStreamExt;
 
     #[tokio::test]

@@ -21,13 +21,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Jobs, health::NodeHealth};
+use crate::jobs::{Jobs, health::NodeHealth};
 use crate::{
     config::{BLOCK_SIZE, EXPORT_REPLICATION},
     error::{Error, Result},
-    hdfs::temp_path,
+    hdfs::{CreateTarget, temp_path},
     spool::{Progress, Spool},
-    webhdfs::CreateTarget,
 };
 
 /// Sends of the whole file before the attempt fails. A failed send costs a few DataNode
@@ -237,6 +236,7 @@ impl Jobs {
     async fn probe_datanodes(&self, symptom: &str) -> Option<Error> {
         let down = self
             .webhdfs
+            .namenode()
             .unreachable_datanodes(self.config.datanode_timeout)
             .await
             .unwrap_or_default();
@@ -270,7 +270,7 @@ fn upload_replication(health: &NodeHealth) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhdfs::Unreachable;
+    use crate::hdfs::Unreachable;
 
     #[test]
     fn a_silent_node_makes_the_upload_go_alone_and_a_killed_one_does_not() {

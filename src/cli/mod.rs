@@ -1,0 +1,235 @@
+//! `lender serve` runs the gRPC server; `lender jobs` and `lender job ID` show the job
+//! history (`lender --help` lists everything).
+
+mod format;
+mod health_view;
+mod history_view;
+mod partitions_view;
+mod serve;
+mod source;
+
+use std::{process::ExitCode, time::Duration};
+
+pub(crate) use format::{format_ms, format_time, thousands};
+pub(crate) use health_view::{export_summary, queue_summary, store_summary};
+pub(crate) use history_view::{JobFilter, describe_progress, find_job, parse_duration, since_ms};
+#[cfg(test)]
+pub(crate) use partitions_view::{DataNodeView, PartitionView};
+pub(crate) use partitions_view::{PartitionState, PartitionsReport, report as partitions_report};
+
+use crate::{
+    api::admin::proto::HealthRequest,
+    config::Config,
+    hdfs::WebHdfs,
+    jobs,
+    mysql::MySql,
+    store::{HISTORY_SCAN, JobKind, JobRecord, JobState},
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+/// Moves the loans table from MySQL into Parquet on HDFS and answers per-county questions.
+#[derive(Parser)]
+#[command(name = "lender", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gRPC server (port from LENDER_LISTEN).
+    Serve,
+    /// The job history, newest first: asks the running server, or reads the database file
+    /// of a stopped one.
+    Jobs {
+        /// Only jobs of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Only partition jobs of this county (e.g. 55001).
+        #[arg(long)]
+        county: Option<i32>,
+        /// Only jobs submitted within this long (90s, 15m, 2h, 1d).
+        #[arg(long, value_parser = history_view::parse_duration)]
+        since: Option<Duration>,
+        /// At most this many jobs (after filtering).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON records instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every county file: where its blocks are now, healthy / stale / lost, and per DataNode
+    /// how many county files its death would cost. Asks the running server, or else reads
+    /// the store file and asks the NameNode itself.
+    Partitions {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The server's view: NameNode, DataNodes (live / silent / dead / suspect), MySQL, queue
+    /// depth, current export, store file. Asks the running server, or else checks itself.
+    Health {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Asks the running server's standard gRPC health service whether `Lender` is serving:
+    /// exit status 0 when it is (the container healthcheck).
+    Probe,
+    /// One job with every attempt (start, end, outcome, error, rows, bytes, duration).
+    Job {
+        /// The job id (or a unique prefix of it), as `lender jobs` shows it.
+        id: String,
+        /// Print the JSON record instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Export,
+    Partition,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StateArg {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// Runs the command line: `lender serve`, or one of the operator views.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("LENDER_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("lender: configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve::serve(config).await,
+        Command::Jobs {
+            kind,
+            state,
+            county,
+            since,
+            limit,
+            json,
+        } => {
+            let filter = JobFilter {
+                kind: kind.map(|k| match k {
+                    KindArg::Export => JobKind::Export,
+                    KindArg::Partition => JobKind::Partition,
+                }),
+                state: state.map(|s| match s {
+                    StateArg::Queued => JobState::Queued,
+                    StateArg::Running => JobState::Running,
+                    StateArg::Succeeded => JobState::Succeeded,
+                    StateArg::Failed => JobState::Failed,
+                }),
+                county,
+                since_ms: since.map(history_view::since_ms),
+            };
+            jobs(config, filter, limit, json).await
+        }
+        Command::Job { id, json } => job(config, &id, json).await,
+        Command::Partitions { json } => partitions(config, json).await,
+        Command::Health { json } => health(config, json).await,
+        Command::Probe => source::probe(&config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lender: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), String> {
+    let history = source::history(&config, HISTORY_SCAN).await?;
+    let records: Vec<JobRecord> = filter.select(&history, limit).cloned().collect();
+    print_out(records.as_slice(), json, history_view::render)
+}
+
+async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
+    let records = source::history(&config, HISTORY_SCAN).await?;
+    let job = history_view::find_job(&records, id)?;
+    print_out(job, json, history_view::render_one)
+}
+
+async fn partitions(config: Config, json: bool) -> Result<(), String> {
+    let report = match source::partitions_from_server(&config).await {
+        Some(report) => report,
+        None => {
+            eprintln!(
+                "lender: no server on {}: reading {} and asking the NameNode directly",
+                config.listen,
+                config.db_path.display()
+            );
+            let store = source::open_store_file(&config).await?;
+            let webhdfs =
+                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
+            partitions_view::report(&store, &webhdfs, &[])
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    print_out(&report, json, partitions_view::render)
+}
+
+async fn health(config: Config, json: bool) -> Result<(), String> {
+    let from_server = match source::admin_client(&config).await {
+        Some(mut client) => client
+            .health(HealthRequest {})
+            .await
+            .ok()
+            .and_then(|r| serde_json::from_str(&r.into_inner().report_json).ok()),
+        None => None,
+    };
+    let report = match from_server {
+        Some(report) => report,
+        None => {
+            eprintln!(
+                "lender: no server on {}: checking from here with its settings",
+                config.listen
+            );
+            let store = source::open_store_file(&config).await?;
+            let webhdfs =
+                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
+            let mysql = MySql::new(&config).map_err(|e| e.to_string())?;
+            jobs::check_dependencies(&store, &webhdfs, &mysql, &config.db_path, &[]).await
+        }
+    };
+    print_out(&report, json, health_view::render)
+}
+
+/// Prints `value` as pretty JSON, or as the text `render` makes of it.
+fn print_out<T: serde::Serialize + ?Sized>(
+    value: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", render(value));
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Where the operator views get their data: the running server (it holds the database
+//! file open), else the database file of a stopped one; and `lender probe`.
+
+use std::{sync::Arc, time::Duration};
+
+use super::PartitionsReport;
+use crate::{
+    api::{
+        admin::proto::{JobsRequest, PartitionsRequest, admin_client::AdminClient},
+        standard::LENDER_SERVICE,
+    },
+    config::Config,
+    store::{JobRecord, Store},
+};
+
+pub(super) async fn partitions_from_server(config: &Config) -> Option<PartitionsReport> {
+    let reply = admin_client(config)
+        .await?
+        .partitions(PartitionsRequest {})
+        .await
+        .ok()?;
+    serde_json::from_str(&reply.into_inner().report_json).ok()
+}
+
+/// The newest `limit` job records, from the running server or else the database file.
+pub(super) async fn history(config: &Config, limit: usize) -> Result<Vec<JobRecord>, String> {
+    match jobs_from_server(config, limit).await {
+        Some(records) => Ok(records),
+        None => jobs_from_file(config, limit).await,
+    }
+}
+
+/// `lender probe`: the standard health check of the contract's service, bounded at 3 s.
+pub(super) async fn probe(config: &Config) -> Result<(), String> {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let check = async {
+        let channel = local_endpoint(config)?
+            .connect()
+            .await
+            .map_err(|e| format!("no server on {}: {e}", config.listen))?;
+        let request = HealthCheckRequest {
+            service: LENDER_SERVICE.to_owned(),
+        };
+        let reply = HealthClient::new(channel)
+            .check(request)
+            .await
+            .map_err(|e| format!("health check of {LENDER_SERVICE}: {}", e.message()))?;
+        Ok::<_, String>(reply.into_inner().status())
+    };
+    let status = tokio::time::timeout(Duration::from_secs(3), check)
+        .await
+        .map_err(|_| "health check: no answer within 3 s".to_owned())??;
+    println!("{LENDER_SERVICE}: {}", status.as_str_name());
+    match status {
+        tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
+        _ => Err(format!("{LENDER_SERVICE} is {}", status.as_str_name())),
+    }
+}
+
+/// The running server's address as seen from this host.
+fn local_endpoint(config: &Config) -> Result<tonic::transport::Endpoint, String> {
+    let port = config.listen.rsplit_once(':').map_or("5000", |(_, p)| p);
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+    Ok(endpoint.connect_timeout(Duration::from_secs(1)))
+}
+
+/// A client of the running server's admin service, if one answers.
+pub(super) async fn admin_client(
+    config: &Config,
+) -> Option<AdminClient<tonic::transport::Channel>> {
+    let endpoint = local_endpoint(config).ok()?;
+    Some(AdminClient::new(endpoint.connect().await.ok()?))
+}
+
+/// Asks a running server (it holds the database file open).
+async fn jobs_from_server(config: &Config, limit: usize) -> Option<Vec<JobRecord>> {
+    let reply = admin_client(config)
+        .await?
+        .jobs(JobsRequest {
+            limit: u32::try_from(limit).unwrap_or(u32::MAX),
+        })
+        .await
+        .ok()?;
+    serde_json::from_str(&reply.into_inner().jobs_json).ok()
+}
+
+/// Reads the database file of a stopped server.
+async fn jobs_from_file(config: &Config, limit: usize) -> Result<Vec<JobRecord>, String> {
+    if !config.db_path.exists() {
+        return Ok(vec![]);
+    }
+    let store = open_store_file(config).await?;
+    store.jobs(limit).map_err(|e| e.to_string())
+}
+
+pub(super) async fn open_store_file(config: &Config) -> Result<Arc<Store>, String> {
+    let store = Store::open(&config.db_path).await.map_err(|e| {
+        format!(
+            "{e} (is a server running with this database but not listening on {}?)",
+            config.listen
+        )
+    })?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,205 @@
+//! The export job (DbToHdfs): stream the loans join out of MySQL into one Parquet file,
+//! clustered by county, then swap it in atomically and start a new generation.
+
+mod cluster;
+mod pipeline;
+mod progress;
+mod spill;
+mod upload;
+
+use std::time::Instant;
+
+pub(super) use progress::ExportTracker;
+
+use self::{
+    pipeline::{StopOnDrop, cluster_stage, encode_groups},
+    progress::watch_progress,
+    spill::SpillPlace,
+};
+use super::{
+    ExportArgs, Jobs,
+    runner::{
+        Job,
+        dispatch::Dispatcher,
+        queue,
+        tracking::{JobResult, Run, run_tracked},
+    },
+    work_key,
+};
+use crate::{
+    config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
+    error::{Error, Result},
+    hdfs::Staged,
+    mysql::EXPORT_QUERY,
+    spool::Spool,
+    store::{JobKind, history::AttemptReport},
+};
+
+/// DbToHdfs as a job: one export at a time, whoever asks.
+pub(super) struct ExportJob;
+
+impl Job for ExportJob {
+    type Output = ExportOutcome;
+    const KIND: JobKind = JobKind::Export;
+
+    fn key(&self) -> String {
+        work_key::EXPORT.to_owned()
+    }
+
+    fn describe(&self) -> String {
+        EXPORT_ARGS.to_owned()
+    }
+
+    fn task(&self, job_id: String) -> queue::Task {
+        queue::Task::Export(ExportArgs { job_id })
+    }
+
+    fn dispatcher(jobs: &Jobs) -> &Dispatcher<ExportOutcome> {
+        &jobs.exports
+    }
+}
+
+/// How the history shows an export's arguments.
+const EXPORT_ARGS: &str = "mysql loans+loan_types -> /hdma-wi-2021.parquet";
+
+/// Rows per Arrow batch coming out of MySQL.
+const BATCH_ROWS: usize = 8192;
+
+#[derive(Debug, Clone)]
+pub struct ExportOutcome {
+    pub generation: u64,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Blocks as the NameNode reports them for the published file.
+    pub blocks: u64,
+    pub seconds: f64,
+}
+
+impl ExportOutcome {
+    /// The DbToHdfs status text.
+    pub fn status(&self) -> String {
+        format!(
+            "success: exported {} rows to {EXPORT_PATH} ({} bytes = {:.1} MiB, {} blocks x {EXPORT_REPLICATION} replicas) in {:.1} s (generation {})",
+            self.rows,
+            self.bytes,
+            self.bytes as f64 / (1024.0 * 1024.0),
+            self.blocks,
+            self.seconds,
+            self.generation
+        )
+    }
+}
+
+impl JobResult for ExportOutcome {
+    fn report(&self) -> AttemptReport {
+        AttemptReport {
+            rows: Some(self.rows),
+            bytes: Some(self.bytes),
+            summary: Some(self.status()),
+            ..Default::default()
+        }
+    }
+}
+
+impl Jobs {
+    pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
+        let job = Run {
+            id: &args.job_id,
+            kind: JobKind::Export,
+            key: work_key::EXPORT,
+            args: EXPORT_ARGS,
+            max_attempts: 3,
+        };
+        run_tracked(&self.store, &self.exports, job, |attempt| {
+            self.export_once(&args.job_id, attempt)
+        })
+        .await
+    }
+
+    /// One attempt: MySQL rows stream in table order, are clustered by county, encoded into
+    /// a local spool file while the upload sends it to HDFS; each stage on its own task.
+    /// A DataNode failure costs a re-send from the spool, never the query.
+    async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
+        let started = Instant::now();
+        let tag = format!("{job_id}-{attempt}");
+        let expected_rows = self.store.export()?.and_then(|e| e.rows);
+        let progress = self.export_progress.track(job_id, expected_rows);
+        let expected_bytes = self.store.export()?.and_then(|e| e.bytes);
+        let (spool, sink) = Spool::create(
+            &self.config.spool_dir,
+            &format!("{tag}.parquet"),
+            expected_bytes,
+        )
+        .await?;
+        let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let spill = SpillPlace {
+            dir: self.config.spool_dir.clone(),
+            prefix: tag.clone(),
+        };
+        // Whatever ends this attempt (an error, a give-up, a drop) stops its clusterer and
+        // encoder threads too, and with them the MySQL reader: no retry runs beside them.
+        let stop = StopOnDrop::default();
+        let groups = cluster_stage(&schema, batches, spill, progress.clone(), stop.flag())?;
+        let stopped = stop.flag();
+        let encode = async {
+            let what = format!("the export spool for {EXPORT_PATH}");
+            let encoded = tokio::task::spawn_blocking(move || {
+                let mut sink = sink;
+                let encoded = encode_groups(&mut sink, &what, schema, groups, &stopped)?;
+                sink.complete();
+                Ok(encoded)
+            })
+            .await
+            .map_err(|e| Error::Aborted(format!("the export's encoder stopped: {e}")))?;
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "export encoded into the spool"
+            );
+            encoded
+        };
+        let work = async { tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag)) };
+        let (encoded, tmp) = tokio::select! {
+            done = work => done?,
+            never = watch_progress(&progress, &spool) => match never {},
+        };
+        let staged = Staged::new(tmp, EXPORT_PATH, encoded.written);
+
+        // Swap under the write lock: no partition job reads the big file meanwhile, and
+        // the generation is bumped before the rename (see store::export).
+        let _swap = self.export_swap.write().await;
+        let generation = match self.store.begin_generation(Some(job_id.to_owned())).await {
+            Ok(generation) => generation,
+            Err(e) => {
+                staged.discard(&self.hdfs).await;
+                return Err(e);
+            }
+        };
+        let written = staged.publish(&self.hdfs).await?;
+        self.big_file.forget().await;
+        let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
+        let seconds = started.elapsed().as_secs_f64();
+        crate::telemetry::export_published(written.rows, written.bytes, seconds);
+        self.store
+            .finish_generation(generation, written.rows, written.bytes, encoded.counties)
+            .await?;
+        Ok(ExportOutcome {
+            generation,
+            rows: written.rows,
+            bytes: written.bytes,
+            blocks,
+            seconds,
+        })
+    }
+
+    /// The published file's block count as the NameNode reports it (WebHDFS), falling back
+    /// to the count its size implies when the NameNode does not answer.
+    async fn published_blocks(&self, path: &str, bytes: u64) -> u64 {
+        match self.webhdfs.block_count(path).await {
+            Ok(blocks) => blocks,
+            Err(e) => {
+                tracing::warn!(path, error = %e, "no block list after the rename; reporting the count its size implies");
+                bytes.div_ceil(BLOCK_SIZE)
+            }
+        }
+    }
+}
