@@ -14,6 +14,7 @@ Get a binary of another revision with, for example:
     git worktree add /tmp/old REV && (cd /tmp/old && cargo build --release)
 """
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -51,9 +52,31 @@ def start(binary, name, env):
     raise SystemExit(f"{binary} did not start; see {SCRATCH / f'{name}.log'}")
 
 
-def one_build(binary, name, env, counties):
+@contextlib.contextmanager
+def serving(binary, name, env):
+    """`binary` as the server (see `start`) for the block, then stopped."""
     proc = start(binary, name, env)
     try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def ab_arguments(description, rounds):
+    """The command line both A/B benchmarks take: two binaries, rounds, labels, --out."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("bin_a")
+    ap.add_argument("bin_b")
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--label-a", default="A")
+    ap.add_argument("--label-b", default="B")
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    return ap.parse_args()
+
+
+def one_build(binary, name, env, counties):
+    with serving(binary, name, env):
         secs, _ = lender_export(name, 0, 1)
         times = {}
         for county in counties:
@@ -63,20 +86,10 @@ def one_build(binary, name, env, counties):
                 raise SystemExit(f"{name}: CalcAvgLoan {county}: {reply.error}")
             times[county] = elapsed * 1000
         return secs, times
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("bin_a")
-    ap.add_argument("bin_b")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--label-a", default="A")
-    ap.add_argument("--label-b", default="B")
-    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON (BENCHMARKS.md shows them)")
-    args = ap.parse_args()
+    args = ab_arguments(__doc__.split("\n\n")[0], rounds=5)
     dev.serve("stop")
     env = dev.script_env("serve")
     counties = list(dict.fromkeys(FIXED_COUNTIES + dev.counties_by_rows(5)))

@@ -11,7 +11,6 @@ Disk is the peak of the server's files in its spool directory (bench/scale.py's 
 Get a binary of another revision with, for example:
     git worktree add /tmp/old REV && (cd /tmp/old && cargo build --release)
 """
-import argparse
 import datetime as dt
 import json
 import os
@@ -20,7 +19,7 @@ import time
 from pathlib import Path
 
 import lenderdev as dev
-from ab_create import SCRATCH, start
+from ab_create import SCRATCH, ab_arguments, serving
 from scale import SpoolPeak
 
 
@@ -30,8 +29,7 @@ def cpu_seconds(pid):
 
 
 def one_export(binary, name, env):
-    proc = start(binary, name, env)
-    try:
+    with serving(binary, name, env) as proc:
         with SpoolPeak(proc.pid, SCRATCH / name / "spool") as disk:
             cpu, wall = cpu_seconds(proc.pid), time.perf_counter()
             status = dev.export(timeout=3600, shared=True)
@@ -41,20 +39,10 @@ def one_export(binary, name, env):
         size = dev.file_length(dev.EXPORT)
         return {"wall_s": wall, "cpu_s": cpu, "spool_peak_bytes": disk.peak, "file_bytes": size,
                 "peak_rss_mib": dev.proc_mib(proc.pid, "VmHWM")}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("bin_a")
-    ap.add_argument("bin_b")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--label-a", default="A")
-    ap.add_argument("--label-b", default="B")
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args()
+    args = ab_arguments(__doc__.split("\n\n")[0], rounds=3)
     dev.serve("stop")
     env = dev.script_env("serve")
     runs = {"A": [], "B": []}

@@ -94,13 +94,15 @@ def test_a_frozen_mysql_ends_the_export_within_the_stall_bound():
     rows_before = read_parquet(EXPORT).num_rows
     pid = mysql_server_pid()
     outcome = export_in_background()
-    time.sleep(1.5)  # mid-export: a 1x export reads MySQL for about 3 s
+    # Mid-export: freeze as soon as the query runs (a 1x export reads MySQL for about 1.5 s
+    # since it has its own row reader, so a fixed sleep could miss it).
+    waited_from = wait_until(export_queries, 10, "the export's query to start in MySQL", interval=0.02)
     os.kill(pid, signal.SIGSTOP)
     try:
         status, seconds = outcome()
     finally:
         os.kill(pid, signal.SIGCONT)
-    assert_stall_reported(status, seconds, rows_before, waited_from=1.5)
+    assert_stall_reported(status, seconds, rows_before, waited_from=waited_from)
     wait_until(lambda: not export_queries(), 10, "the stalled export query to be gone from MySQL")
     assert export().startswith("success")
 
