@@ -32,6 +32,7 @@ Everything podman keeps (config, storage, the cached base image) lives in .local
     python3 dev/containers.py podman exec p4-server-1 python3 /client.py CalcAvgLoan -c 55001
 """
 import argparse
+import ipaddress
 import json
 import os
 import shlex
@@ -48,8 +49,9 @@ STATE = ROOT / ".local" / "containers"
 PROJECT = os.environ.get("PROJECT", "p4")
 BASE_IMAGE = "docker.io/library/debian:bookworm-slim"
 BASE_TARBALL = STATE / "debian-bookworm-minbase.tar"
-SUBNET = "10.214.0.0/24"  # not the local cluster's 10.213.0.0/24
-BRIDGE_MAC = "02:42:0a:d6:00:01"
+# The private network's subnet: the first of these /24s that nothing on the host (routes,
+# addresses, other podman networks) overlaps; 10.213.0.0/24 is the local cluster's (dev/cluster.sh)
+SUBNET_CANDIDATES = [f"10.{n}.0.0/24" for n in range(214, 250)]
 PACKAGES = ["podman", "buildah", "runc", "netavark", "aardvark-dns", "debootstrap",
             "fuse-overlayfs", "slirp4netns", "uidmap", "catatonit", "iptables"]
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -415,20 +417,65 @@ def containers():
     return [line for line in out.split() if line.startswith(f"{PROJECT}-")]
 
 
+def host_networks():
+    """{network: what holds it} for every IPv4 network the host routes or has an address in,
+    and every podman network's subnets: what a new podman network must not overlap."""
+    held = {}
+    for cmd in (["ip", "-4", "-o", "route", "show", "table", "all"], ["ip", "-4", "-o", "addr"]):
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            for word in line.split():
+                if word[0].isdigit() and "/" in word:
+                    try:
+                        held[ipaddress.ip_network(word, strict=False)] = line.strip()
+                    except ValueError:
+                        pass
+    listing = podman("network", "ls", "--format", "json", check=False).stdout or "[]"
+    for net in json.loads(listing):
+        for subnet in net.get("subnets") or []:
+            try:
+                held[ipaddress.ip_network(subnet["subnet"], strict=False)] = f"podman network {net['name']}"
+            except (KeyError, ValueError):
+                pass
+    return held
+
+
+def free_subnet():
+    """The first of SUBNET_CANDIDATES that nothing on the host overlaps (a CI host once had
+    10.214.0.0/24 in use, and a fixed subnet failed the whole container stage)."""
+    held = host_networks()
+    for candidate in SUBNET_CANDIDATES:
+        subnet = ipaddress.ip_network(candidate)
+        clashes = [owner for net, owner in held.items() if net.prefixlen > 0 and net.overlaps(subnet)]
+        if not clashes:
+            return subnet
+        log(f"subnet {candidate} is taken ({clashes[0]}); trying the next")
+    raise RuntimeError(f"no free subnet among {SUBNET_CANDIDATES[0]}..{SUBNET_CANDIDATES[-1]}")
+
+
+def bridge_mac(subnet):
+    """A fixed, locally administered MAC for the bridge, from its gateway address (as Docker's)."""
+    gateway = next(subnet.hosts())
+    return "02:42:" + ":".join(f"{b:02x}" for b in gateway.packed)
+
+
 def pin_bridge_mac():
     """Killing a container can change the bridge's MAC (seen in 2 of 3 runs here); the others
     then lose the DNS server on the gateway. Pinning the bridge's MAC keeps it."""
     info = json.loads(podman("network", "inspect", network_name()).stdout)[0]
     bridge = info["network_interface"]
+    subnet = ipaddress.ip_network(info["subnets"][0]["subnet"])
     wait_until(lambda: subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode == 0,
                20, f"the network's bridge {bridge} to appear (netavark creates it with the first container)")
-    subprocess.run(["ip", "link", "set", "dev", bridge, "address", BRIDGE_MAC], check=True)
+    subprocess.run(["ip", "link", "set", "dev", bridge, "address", bridge_mac(subnet)], check=True)
 
 
 def up(course=False):
     """The compose file's containers on a private network, as `docker compose up -d` would."""
     down()
-    podman("network", "create", "--subnet", SUBNET, network_name())
+    subnet = free_subnet()
+    podman("network", "create", "--subnet", str(subnet), network_name())
+    log(f"network {network_name()} on {subnet}")
     services = compose_services(course)
     for service, spec in services:
         replicas = int((spec.get("deploy") or {}).get("replicas", 1))
