@@ -14,6 +14,12 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// Data we read is not what it must be: a MySQL row or column the export cannot read,
+    /// a Parquet file without the amount column, a county file with the wrong row count.
+    /// Not retried: reading it again gives the same data.
+    #[error("{0}")]
+    BadData(String),
+
     /// Something the request needs does not exist yet (no export, no rows for a county).
     #[error("{0}")]
     NotFound(String),
@@ -81,8 +87,9 @@ pub enum Error {
     #[error("{0}")]
     Stalled(String),
 
-    /// The job's own code failed (a panic), or its task was dropped before it finished: a
-    /// bug, not a fault of a dependency, so never retried.
+    /// The job's own code failed (a panic, a worker thread or task that ended without an
+    /// answer), or its task was dropped before it finished: a bug, not a fault of a
+    /// dependency, so never retried.
     #[error("{0}")]
     Aborted(String),
 }

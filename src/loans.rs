@@ -89,7 +89,7 @@ impl LoanSum {
             _ => 6,
         };
         if self.count > 0 && scale != self.scale {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::BadData(format!(
                 "{AMOUNT_COLUMN} changed type mid-file"
             )));
         }
@@ -97,9 +97,7 @@ impl LoanSum {
         let scaled = cast(column, &DataType::Decimal128(38, scale))
             .map_err(|e| Error::arrow(format!("{AMOUNT_COLUMN} as a decimal"), e))?;
         let Some(values) = scaled.as_any().downcast_ref::<Decimal128Array>() else {
-            return Err(Error::InvalidInput(format!(
-                "{AMOUNT_COLUMN} is not numeric"
-            )));
+            return Err(Error::BadData(format!("{AMOUNT_COLUMN} is not numeric")));
         };
         for value in values.iter().flatten() {
             self.sum += value;

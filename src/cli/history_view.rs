@@ -3,7 +3,10 @@
 
 use std::{fmt::Write, time::Duration};
 
-use super::format::{format_ms, format_time, thousands};
+use super::{
+    error::JobLookup,
+    format::{format_ms, format_time, thousands},
+};
 use crate::store::{JobKind, JobRecord, JobState, history::JobProgress, now_ms};
 
 /// Which jobs to show; every set field must match.
@@ -45,15 +48,15 @@ pub fn since_ms(ago: Duration) -> u64 {
 
 /// The one job whose id starts with `id` (`lender job ID`, the board's job page), or why
 /// there is none.
-pub fn find_job<'a>(jobs: &'a [JobRecord], id: &str) -> Result<&'a JobRecord, String> {
+pub fn find_job<'a>(jobs: &'a [JobRecord], id: &str) -> Result<&'a JobRecord, JobLookup> {
     let mut matching = jobs.iter().filter(|j| j.id.starts_with(id));
     match (matching.next(), matching.count()) {
         (Some(job), 0) => Ok(job),
-        (None, _) => Err(format!("no job {id:?} in the history (see `lender jobs`)")),
-        (Some(_), more) => Err(format!(
-            "{id:?} matches {} jobs; give more of the id",
-            more + 1
-        )),
+        (None, _) => Err(JobLookup::Missing { id: id.to_owned() }),
+        (Some(_), more) => Err(JobLookup::Ambiguous {
+            id: id.to_owned(),
+            matches: more + 1,
+        }),
     }
 }
 
@@ -290,12 +293,17 @@ mod tests {
             job(JobKind::Export, "a", JobState::Succeeded, 2),
         ];
         assert_eq!(find_job(&jobs, "a-2").map(|j| j.submitted_ms), Ok(2));
-        assert!(
-            find_job(&jobs, "a-")
-                .unwrap_err()
-                .contains("matches 2 jobs")
+        let ambiguous = find_job(&jobs, "a-").unwrap_err();
+        assert_eq!(
+            ambiguous,
+            JobLookup::Ambiguous {
+                id: "a-".into(),
+                matches: 2
+            }
         );
-        assert!(find_job(&jobs, "b").unwrap_err().contains("no job \"b\""));
+        assert!(ambiguous.to_string().contains("matches 2 jobs"));
+        let missing = find_job(&jobs, "b").unwrap_err();
+        assert!(missing.to_string().contains("no job \"b\""), "{missing}");
     }
 
     #[test]

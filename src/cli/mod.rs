@@ -1,6 +1,7 @@
 //! `lender serve` runs the gRPC server; `lender jobs` and `lender job ID` show the job
 //! history (`lender --help` lists everything).
 
+mod error;
 mod format;
 mod health_view;
 mod history_view;
@@ -10,6 +11,7 @@ mod source;
 
 use std::{process::ExitCode, time::Duration};
 
+pub use error::{CliError, JobLookup};
 pub(crate) use format::{format_ms, format_time, thousands};
 pub(crate) use health_view::{export_summary, queue_summary, store_summary};
 pub(crate) use history_view::{JobFilter, describe_progress, find_job, parse_duration, since_ms};
@@ -161,19 +163,19 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), String> {
+async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), CliError> {
     let history = source::history(&config, HISTORY_SCAN).await?;
     let records: Vec<JobRecord> = filter.select(&history, limit).cloned().collect();
     print_out(records.as_slice(), json, history_view::render)
 }
 
-async fn job(config: Config, id: &str, json: bool) -> Result<(), String> {
+async fn job(config: Config, id: &str, json: bool) -> Result<(), CliError> {
     let records = source::history(&config, HISTORY_SCAN).await?;
     let job = history_view::find_job(&records, id)?;
     print_out(job, json, history_view::render_one)
 }
 
-async fn partitions(config: Config, json: bool) -> Result<(), String> {
+async fn partitions(config: Config, json: bool) -> Result<(), CliError> {
     let report = match source::partitions_from_server(&config).await {
         Some(report) => report,
         None => {
@@ -183,17 +185,14 @@ async fn partitions(config: Config, json: bool) -> Result<(), String> {
                 config.db_path.display()
             );
             let store = source::open_store_file(&config).await?;
-            let webhdfs =
-                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
-            partitions_view::report(&store, &webhdfs, &[])
-                .await
-                .map_err(|e| e.to_string())?
+            let webhdfs = WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?;
+            partitions_view::report(&store, &webhdfs, &[]).await?
         }
     };
     print_out(&report, json, partitions_view::render)
 }
 
-async fn health(config: Config, json: bool) -> Result<(), String> {
+async fn health(config: Config, json: bool) -> Result<(), CliError> {
     let from_server = match source::admin_client(&config).await {
         Some(mut client) => client
             .health(HealthRequest {})
@@ -210,9 +209,8 @@ async fn health(config: Config, json: bool) -> Result<(), String> {
                 config.listen
             );
             let store = source::open_store_file(&config).await?;
-            let webhdfs =
-                WebHdfs::new(&config.webhdfs_url, &config.hdfs_user).map_err(|e| e.to_string())?;
-            let mysql = MySql::new(&config).map_err(|e| e.to_string())?;
+            let webhdfs = WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?;
+            let mysql = MySql::new(&config)?;
             jobs::check_dependencies(&store, &webhdfs, &mysql, &config.db_path, &[]).await
         }
     };
@@ -224,9 +222,9 @@ fn print_out<T: serde::Serialize + ?Sized>(
     value: &T,
     json: bool,
     render: impl FnOnce(&T) -> String,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     if json {
-        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        let text = serde_json::to_string_pretty(value)?;
         println!("{text}");
     } else {
         print!("{}", render(value));

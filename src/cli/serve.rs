@@ -5,6 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::task::JoinHandle;
 
+use super::CliError;
+
 use crate::{
     api::{
         self, LenderServer, LenderService,
@@ -21,11 +23,15 @@ use crate::{
 /// jobs' own drain follows). Within Docker's 10 s between SIGTERM and SIGKILL with room.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-pub(super) async fn serve(config: Config) -> Result<(), String> {
+pub(super) async fn serve(config: Config) -> Result<(), CliError> {
     let addr = config
         .listen
         .parse()
-        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+        .map_err(|e: std::net::AddrParseError| CliError::Setting {
+            name: "LENDER_LISTEN",
+            value: config.listen.clone(),
+            why: e.to_string(),
+        })?;
     tracing::info!(
         %addr,
         mysql = %config.mysql_url.split('@').next_back().unwrap_or(""),
@@ -35,17 +41,21 @@ pub(super) async fn serve(config: Config) -> Result<(), String> {
         "starting lender"
     );
     let (metrics, board) = (config.metrics_listen, config.board_listen);
-    let jobs = Jobs::start(config).await.map_err(|e| e.to_string())?;
+    let jobs = Jobs::start(config).await?;
     // The gauges and the board serve until the jobs have shut down, then end with them.
     let mut side_tasks = Vec::new();
     if let Some(addr) = metrics {
-        telemetry::serve(addr)?;
+        telemetry::serve(addr).map_err(CliError::Serving)?;
         side_tasks.push(spawn_state_gauges(jobs.clone()));
     }
     // The admin service and the board answer from the same views (and caches).
     let views = Arc::new(Views::new(jobs.clone()));
     if let Some(addr) = board {
-        side_tasks.push(api::board::serve(addr, views.clone()).await?);
+        side_tasks.push(
+            api::board::serve(addr, views.clone())
+                .await
+                .map_err(CliError::Serving)?,
+        );
     }
     let shutdown = async {
         let mut term =
@@ -57,7 +67,7 @@ pub(super) async fn serve(config: Config) -> Result<(), String> {
         tracing::info!("shutting down");
     };
     let (health, health_service) = HealthSwitch::new().await;
-    let (reflection, reflection_v1alpha) = standard::reflection()?;
+    let (reflection, reflection_v1alpha) = standard::reflection().map_err(CliError::Serving)?;
     let stopping = health.clone();
     let signalled = Arc::new(tokio::sync::Notify::new());
     let shutdown = {
@@ -79,7 +89,7 @@ pub(super) async fn serve(config: Config) -> Result<(), String> {
     // Graceful shutdown waits for open calls, and some never end by themselves (a health
     // Watch, a DbToHdfs waiting on a long export): they get SHUTDOWN_GRACE, then are cut.
     let served = tokio::select! {
-        served = server => served.map_err(|e| format!("gRPC server on {addr}: {e}")),
+        served = server => served.map_err(|e| CliError::Serving(format!("gRPC server on {addr}: {e}"))),
         () = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

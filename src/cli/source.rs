@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::PartitionsReport;
+use super::{CliError, PartitionsReport};
 use crate::{
     api::{
         admin::proto::{JobsRequest, PartitionsRequest, admin_client::AdminClient},
@@ -23,7 +23,7 @@ pub(super) async fn partitions_from_server(config: &Config) -> Option<Partitions
 }
 
 /// The newest `limit` job records, from the running server or else the database file.
-pub(super) async fn history(config: &Config, limit: usize) -> Result<Vec<JobRecord>, String> {
+pub(super) async fn history(config: &Config, limit: usize) -> Result<Vec<JobRecord>, CliError> {
     match jobs_from_server(config, limit).await {
         Some(records) => Ok(records),
         None => jobs_from_file(config, limit).await,
@@ -31,37 +31,49 @@ pub(super) async fn history(config: &Config, limit: usize) -> Result<Vec<JobReco
 }
 
 /// `lender probe`: the standard health check of the contract's service, bounded at 3 s.
-pub(super) async fn probe(config: &Config) -> Result<(), String> {
+pub(super) async fn probe(config: &Config) -> Result<(), CliError> {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let check = async {
         let channel = local_endpoint(config)?
             .connect()
             .await
-            .map_err(|e| format!("no server on {}: {e}", config.listen))?;
+            .map_err(|e| CliError::NoServer {
+                listen: config.listen.clone(),
+                why: e.to_string(),
+            })?;
         let request = HealthCheckRequest {
             service: LENDER_SERVICE.to_owned(),
         };
         let reply = HealthClient::new(channel)
             .check(request)
             .await
-            .map_err(|e| format!("health check of {LENDER_SERVICE}: {}", e.message()))?;
-        Ok::<_, String>(reply.into_inner().status())
+            .map_err(|e| {
+                CliError::NotServing(format!("health check of {LENDER_SERVICE}: {}", e.message()))
+            })?;
+        Ok::<_, CliError>(reply.into_inner().status())
     };
     let status = tokio::time::timeout(Duration::from_secs(3), check)
         .await
-        .map_err(|_| "health check: no answer within 3 s".to_owned())??;
+        .map_err(|_| CliError::NotServing("health check: no answer within 3 s".into()))??;
     println!("{LENDER_SERVICE}: {}", status.as_str_name());
     match status {
         tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
-        _ => Err(format!("{LENDER_SERVICE} is {}", status.as_str_name())),
+        _ => Err(CliError::NotServing(format!(
+            "{LENDER_SERVICE} is {}",
+            status.as_str_name()
+        ))),
     }
 }
 
 /// The running server's address as seen from this host.
-fn local_endpoint(config: &Config) -> Result<tonic::transport::Endpoint, String> {
+fn local_endpoint(config: &Config) -> Result<tonic::transport::Endpoint, CliError> {
     let port = config.listen.rsplit_once(':').map_or("5000", |(_, p)| p);
     let endpoint = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-        .map_err(|e| format!("bad LENDER_LISTEN {:?}: {e}", config.listen))?;
+        .map_err(|e| CliError::Setting {
+            name: "LENDER_LISTEN",
+            value: config.listen.clone(),
+            why: e.to_string(),
+        })?;
     Ok(endpoint.connect_timeout(Duration::from_secs(1)))
 }
 
@@ -86,20 +98,20 @@ async fn jobs_from_server(config: &Config, limit: usize) -> Option<Vec<JobRecord
 }
 
 /// Reads the database file of a stopped server.
-async fn jobs_from_file(config: &Config, limit: usize) -> Result<Vec<JobRecord>, String> {
+async fn jobs_from_file(config: &Config, limit: usize) -> Result<Vec<JobRecord>, CliError> {
     if !config.db_path.exists() {
         return Ok(vec![]);
     }
     let store = open_store_file(config).await?;
-    store.jobs(limit).map_err(|e| e.to_string())
+    Ok(store.jobs(limit)?)
 }
 
-pub(super) async fn open_store_file(config: &Config) -> Result<Arc<Store>, String> {
-    let store = Store::open(&config.db_path).await.map_err(|e| {
-        format!(
-            "{e} (is a server running with this database but not listening on {}?)",
-            config.listen
-        )
-    })?;
+pub(super) async fn open_store_file(config: &Config) -> Result<Arc<Store>, CliError> {
+    let store = Store::open(&config.db_path)
+        .await
+        .map_err(|source| CliError::StoreHeld {
+            source,
+            listen: config.listen.clone(),
+        })?;
     Ok(Arc::new(store))
 }

@@ -58,7 +58,7 @@ fn cell(column: &Column) -> Result<Cell> {
         | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIME | MYSQL_TYPE_NULL) => {
             Ok(Cell::Value(kind, column.flags()))
         }
-        other => Err(Error::InvalidInput(format!(
+        other => Err(Error::BadData(format!(
             "column {}: MySQL sent type {other:?}, which the export cannot read",
             column.name_str()
         ))),
@@ -91,7 +91,7 @@ impl BatchBuilder {
     }
 
     fn short_row(&self, row: &[u8]) -> Error {
-        Error::InvalidInput(format!(
+        Error::BadData(format!(
             "row {}: a row packet of {} bytes is too short for {} columns",
             self.rows + 1,
             row.len(),

@@ -56,7 +56,7 @@ impl BatchBuilder {
     /// A cell that does not fit its column: the error names the column and the row within
     /// the batch, the same text whichever decoder found it.
     pub(super) fn cell_error(schema: &SchemaRef, index: usize, rows: usize, why: String) -> Error {
-        Error::InvalidInput(format!(
+        Error::BadData(format!(
             "column {} row {}: {why}",
             schema.field(index).name(),
             rows + 1

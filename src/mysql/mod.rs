@@ -174,7 +174,7 @@ impl MySql {
         });
         let schema = schema_rx
             .await
-            .map_err(|_| Error::Store("MySQL reader stopped before sending a schema".into()))??;
+            .map_err(|_| Error::Aborted("MySQL reader stopped before sending a schema".into()))??;
         Ok((schema, rx))
     }
 

@@ -106,7 +106,7 @@ fn encode_columns(
             .into_iter()
             .map(|encoder| {
                 encoder.join().unwrap_or_else(|_| {
-                    Err(Error::Unavailable(format!(
+                    Err(Error::Aborted(format!(
                         "encoding {what}: an encoding thread panicked"
                     )))
                 })

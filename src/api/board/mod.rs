@@ -102,7 +102,7 @@ async fn job(State(views): State<Arc<Views>>, Path(id): Path<String>) -> Respons
             Ok(job) => page(StatusCode::OK, html::job(job)),
             Err(e) => page(
                 StatusCode::NOT_FOUND,
-                html::page("no such job", &html::error_box(&e)),
+                html::page("no such job", &html::error_box(&e.to_string())),
             ),
         },
         Err(e) => unavailable(&e),
