@@ -11,6 +11,7 @@ mod export;
 mod health;
 mod partition;
 mod runner;
+mod services;
 
 use std::sync::Arc;
 
@@ -18,10 +19,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
 use crate::{
-    config::{Config, EXPORT_PATH},
+    config::Config,
     error::{Error, Result},
-    hdfs::{Hdfs, WebHdfs},
-    mysql::MySql,
+    hdfs::WebHdfs,
     store::{JobRecord, Store},
 };
 
@@ -30,38 +30,28 @@ pub use export::ExportOutcome;
 pub use health::Check;
 pub use health::{HealthReport, check_dependencies};
 pub use partition::{CountyAnswer, Source};
-use runner::{Job, dispatch::Dispatcher, queue};
+use runner::{Job, queue};
 
-/// Everything the jobs need, shared by the workers and the API.
+use export::Exporter;
+use partition::{Answer, BigFileCache, Counties};
+use services::Services;
+
+/// The front door of the jobs, for the API and the CLI: it submits each job to its queue
+/// and waits for it; the export ([`Exporter`]) and the partition side ([`Counties`]) each
+/// hold their own state.
 pub struct Jobs {
-    config: Config,
-    store: Store,
-    hdfs: Hdfs,
-    webhdfs: WebHdfs,
-    mysql: MySql,
+    services: Arc<Services>,
     queues: queue::Queues,
-    /// Which export is in flight, and who waits on it.
-    exports: Dispatcher<ExportOutcome>,
-    /// Which partition job does each county's work, and who waits on it.
-    counties: Dispatcher<CountyAnswer>,
-    /// Partition jobs read the big file under the read side; the export swaps the file in
-    /// and bumps the generation under the write side, so a partition is never recorded
-    /// with a generation other than the one it was cut from.
-    export_swap: RwLock<()>,
-    /// Footer of the current big file, keyed by generation.
-    big_file: partition::BigFileCache,
-    health: health::NodeHealth,
+    exporter: Arc<Exporter>,
+    counties: Arc<Counties>,
     /// The workers, retention and cleanup tasks, stopped together at shutdown.
     background: runner::background::Background,
-    /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
-    reuse_reads: tokio::sync::Semaphore,
-    /// The running export's progress, for the job views.
-    export_progress: export::ExportTracker,
 }
 
-/// CalcAvgLoan reuse reads that run at once; more wait. Each holds a county file in memory
-/// (about 1 MB at 1x data, 10 MB at 10x): 16 keep that under 200 MB and both cores busy.
-const REUSE_READS: usize = 16;
+/// Partition jobs read the big file under the read side; the export swaps the file in
+/// and bumps the generation under the write side, so a partition is never recorded
+/// with a generation other than the one it was cut from.
+type ExportSwap = Arc<RwLock<()>>;
 
 /// Work keys: calls about the same work share one job ("export", "county:55001").
 pub(crate) mod work_key {
@@ -105,54 +95,60 @@ impl Jobs {
             tracing::info!(removed = spooled, dir = %config.spool_dir.display(), "removed spool files of interrupted exports");
         }
         let queues = queue::Queues::new(&store)?;
-        let jobs = Arc::new(Jobs {
-            hdfs: Hdfs::connect(&config)?,
-            webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?,
-            mysql: MySql::new(&config)?,
-            health: health::NodeHealth::default(),
-            reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
-            export_progress: Default::default(),
-            background: Default::default(),
-            config,
-            store,
-            queues,
-            exports: Dispatcher::default(),
-            counties: Dispatcher::default(),
-            export_swap: RwLock::new(()),
-            big_file: Default::default(),
-        });
-        jobs.clone().spawn_temp_cleanup();
-        runner::spawn_workers(jobs.clone());
+        let jobs = Arc::new(Jobs::new(Services::connect(config, store)?, queues));
+        jobs.spawn_temp_cleanup();
+        runner::spawn_workers(&jobs);
         // Job history and finished queue tasks: pruned now and every minute.
-        runner::spawn_retention(jobs.clone());
+        runner::spawn_retention(&jobs);
         Ok(jobs)
     }
 
+    /// The front door over `services`, with the export and the partition side sharing the
+    /// big file's swap lock and cache; no background task runs yet.
+    fn new(services: Services, queues: queue::Queues) -> Self {
+        let services = Arc::new(services);
+        let swap = ExportSwap::default();
+        let big_file = Arc::new(BigFileCache::default());
+        Jobs {
+            exporter: Arc::new(Exporter::new(
+                services.clone(),
+                swap.clone(),
+                big_file.clone(),
+            )),
+            counties: Arc::new(Counties::new(services.clone(), swap, big_file)),
+            services,
+            queues,
+            background: Default::default(),
+        }
+    }
+
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.services.store
     }
 
     pub fn webhdfs(&self) -> &WebHdfs {
-        &self.webhdfs
+        &self.services.webhdfs
     }
 
     /// What the server depends on, as it sees it now (`lender health`).
     pub async fn health_report(&self) -> HealthReport {
+        let services = &self.services;
         check_dependencies(
-            &self.store,
-            &self.webhdfs,
-            &self.mysql,
-            &self.config.db_path,
-            &self.health.suspects(),
+            &services.store,
+            &services.webhdfs,
+            &services.mysql,
+            &services.config.db_path,
+            &services.health.suspects(),
         )
         .await
     }
 
     /// The state the metrics show: jobs in flight, county files by state, store size.
     pub fn telemetry_snapshot(&self) -> Result<crate::telemetry::Snapshot> {
-        let generation = self.store.export()?.map(|e| e.generation);
+        let store = &self.services.store;
+        let generation = store.export()?.map(|e| e.generation);
         let (mut current, mut stale, mut lost) = (0, 0, 0);
-        for record in self.store.partitions()? {
+        for record in store.partitions()? {
             match (record.lost, Some(record.generation) == generation) {
                 (true, _) => lost += 1,
                 (false, true) => current += 1,
@@ -162,23 +158,32 @@ impl Jobs {
         Ok(crate::telemetry::Snapshot {
             jobs_in_flight: self.in_flight(),
             county_files: [("current", current), ("stale", stale), ("lost", lost)],
-            store_bytes: std::fs::metadata(&self.config.db_path).map_or(0, |m| m.len()),
+            store_bytes: std::fs::metadata(&self.services.config.db_path).map_or(0, |m| m.len()),
         })
     }
 
     /// Fills in the running export's progress on its record (the job views show it).
     pub fn attach_progress(&self, jobs: &mut [JobRecord]) {
-        self.export_progress.attach(jobs);
+        self.exporter.attach_progress(jobs);
     }
 
     /// DataNodes this server failed to reach lately.
     pub fn suspect_datanodes(&self) -> Vec<String> {
-        self.health.suspects()
+        self.services.health.suspects()
     }
 
     /// DbToHdfs: runs (or joins) an export job and waits for it.
     pub async fn export(&self) -> Result<ExportOutcome> {
         self.submit(export::ExportJob).await
+    }
+
+    /// CalcAvgLoan: answers from the county's own file when it can, otherwise runs (or
+    /// joins) the partition job that cuts the file, and waits for it.
+    pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
+        match self.counties.answer(county).await? {
+            Answer::Now(answer) => Ok(answer),
+            Answer::ByJob(job) => self.submit(job).await,
+        }
     }
 
     /// The one front door of every job: enqueues `job` unless one with its key is already
@@ -192,7 +197,8 @@ impl Jobs {
             // follows the queue (a worker records the job itself if we stop in between).
             let pushed = async {
                 self.queues.push(job.task(job_id.clone())).await?;
-                self.store
+                self.services
+                    .store
                     .job_submitted(&job_id, J::KIND, job.describe())
                     .await
             };
@@ -202,32 +208,12 @@ impl Jobs {
                 return Err(Error::Job(e));
             }
         }
-        runner::dispatch::wait(outcome, &job_id, self.config.job_wait).await
+        runner::dispatch::wait(outcome, &job_id, self.services.config.job_wait).await
     }
 
     /// Jobs queued or running, of every kind.
     fn in_flight(&self) -> usize {
-        self.exports.in_flight() + self.counties.in_flight()
-    }
-
-    /// The generation of the big file, adopting a file some earlier run left in HDFS when
-    /// the store has none (for example after the store volume was lost).
-    async fn current_generation(&self) -> Result<u64> {
-        if let Some(export) = self.store.export()? {
-            return Ok(export.generation);
-        }
-        match self.hdfs.stat(EXPORT_PATH).await? {
-            Some(_) => {
-                tracing::info!(
-                    path = EXPORT_PATH,
-                    "adopting an export the store did not know"
-                );
-                self.store.begin_generation(None).await
-            }
-            None => Err(Error::NotFound(format!(
-                "no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"
-            ))),
-        }
+        self.exporter.dispatcher().in_flight() + self.counties.dispatcher().in_flight()
     }
 
     /// On shutdown: lets running jobs end (bounded) and the queue record their results, so
@@ -237,8 +223,8 @@ impl Jobs {
         let idle = async {
             // Woken by each job's end, not polled; both kinds idle at once ends the wait.
             while self.in_flight() > 0 {
-                self.exports.idle().await;
-                self.counties.idle().await;
+                self.exporter.dispatcher().idle().await;
+                self.counties.dispatcher().idle().await;
             }
         };
         let _ = tokio::time::timeout(limit, idle).await;
@@ -247,11 +233,11 @@ impl Jobs {
         self.background.stop().await;
     }
 
-    fn spawn_temp_cleanup(self: Arc<Self>) {
+    fn spawn_temp_cleanup(&self) {
         let started_ms = crate::store::now_ms();
-        let owner = self.clone();
-        owner.background.spawn(async move {
-            match self.hdfs.clean_temporaries(started_ms).await {
+        let services = self.services.clone();
+        self.background.spawn(async move {
+            match services.hdfs.clean_temporaries(started_ms).await {
                 Ok(0) => {}
                 Ok(removed) => {
                     tracing::info!(removed, "removed temporary files of interrupted jobs")
@@ -273,23 +259,9 @@ impl Jobs {
         let mut config = Config::from_env().unwrap_or_else(|e| panic!("test config: {e}"));
         config.db_path = dir.path().join("test.redb");
         config.spool_dir = dir.path().join("spool");
-        let jobs = Jobs {
-            hdfs: Hdfs::connect(&config).unwrap_or_else(|e| panic!("test hdfs client: {e}")),
-            webhdfs: WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)
-                .unwrap_or_else(|e| panic!("test webhdfs client: {e}")),
-            mysql: MySql::new(&config).unwrap_or_else(|e| panic!("test mysql client: {e}")),
-            health: health::NodeHealth::default(),
-            reuse_reads: tokio::sync::Semaphore::new(REUSE_READS),
-            export_progress: Default::default(),
-            background: Default::default(),
-            queues: queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}")),
-            config,
-            store,
-            exports: Dispatcher::default(),
-            counties: Dispatcher::default(),
-            export_swap: RwLock::new(()),
-            big_file: Default::default(),
-        };
-        (Arc::new(jobs), dir)
+        let queues = queue::Queues::new(&store).unwrap_or_else(|e| panic!("test queues: {e}"));
+        let services =
+            Services::connect(config, store).unwrap_or_else(|e| panic!("test clients: {e}"));
+        (Arc::new(Jobs::new(services, queues)), dir)
     }
 }

@@ -7,23 +7,24 @@ mod progress;
 mod spill;
 mod upload;
 
-use std::time::Instant;
-
-pub(super) use progress::ExportTracker;
+use std::{sync::Arc, time::Instant};
 
 use self::{
     pipeline::{StopOnDrop, cluster_stage, encode_groups},
-    progress::watch_progress,
+    progress::{ExportTracker, watch_progress},
     spill::SpillPlace,
+    upload::Uploader,
 };
 use super::{
-    ExportArgs, Jobs,
+    ExportArgs, ExportSwap, Jobs,
+    partition::BigFileCache,
     runner::{
         Job,
         dispatch::Dispatcher,
         queue,
         tracking::{JobResult, Run, run_tracked},
     },
+    services::Services,
     work_key,
 };
 use crate::{
@@ -32,7 +33,7 @@ use crate::{
     hdfs::Staged,
     mysql::EXPORT_QUERY,
     spool::Spool,
-    store::{JobKind, history::AttemptReport},
+    store::{JobKind, JobRecord, history::AttemptReport},
 };
 
 /// DbToHdfs as a job: one export at a time, whoever asks.
@@ -55,7 +56,7 @@ impl Job for ExportJob {
     }
 
     fn dispatcher(jobs: &Jobs) -> &Dispatcher<ExportOutcome> {
-        &jobs.exports
+        jobs.exporter.dispatcher()
     }
 }
 
@@ -101,8 +102,47 @@ impl JobResult for ExportOutcome {
     }
 }
 
-impl Jobs {
-    pub(super) async fn run_export_job(&self, args: ExportArgs) -> Result<String> {
+/// The export's state: the shared clients, its callers, its progress, and the two things it
+/// shares with the partition side: the swap lock and the cached big file it makes stale.
+pub(super) struct Exporter {
+    services: Arc<Services>,
+    /// Which export is in flight, and who waits on it.
+    dispatcher: Dispatcher<ExportOutcome>,
+    /// The running export's progress, for the job views.
+    progress: ExportTracker,
+    /// Taken for writing while the new file is swapped in.
+    swap: ExportSwap,
+    /// The partition side's big file: the export only ever forgets it.
+    big_file: Arc<BigFileCache>,
+}
+
+impl Exporter {
+    pub(super) fn new(
+        services: Arc<Services>,
+        swap: ExportSwap,
+        big_file: Arc<BigFileCache>,
+    ) -> Self {
+        Exporter {
+            services,
+            dispatcher: Dispatcher::default(),
+            progress: ExportTracker::default(),
+            swap,
+            big_file,
+        }
+    }
+
+    /// Which export is in flight, and who waits on it.
+    pub(super) fn dispatcher(&self) -> &Dispatcher<ExportOutcome> {
+        &self.dispatcher
+    }
+
+    /// Fills in the running export's progress on its record (the job views show it).
+    pub(super) fn attach_progress(&self, jobs: &mut [JobRecord]) {
+        self.progress.attach(jobs);
+    }
+
+    /// Runs one queued export: its attempts, with their bookkeeping.
+    pub(super) async fn run_job(&self, args: ExportArgs) -> Result<String> {
         let job = Run {
             id: &args.job_id,
             kind: JobKind::Export,
@@ -110,7 +150,7 @@ impl Jobs {
             args: EXPORT_ARGS,
             max_attempts: 3,
         };
-        run_tracked(&self.store, &self.exports, job, |attempt| {
+        run_tracked(&self.services.store, &self.dispatcher, job, |attempt| {
             self.export_once(&args.job_id, attempt)
         })
         .await
@@ -120,20 +160,23 @@ impl Jobs {
     /// a local spool file while the upload sends it to HDFS; each stage on its own task.
     /// A DataNode failure costs a re-send from the spool, never the query.
     async fn export_once(&self, job_id: &str, attempt: u32) -> Result<ExportOutcome> {
+        let Services {
+            config,
+            store,
+            hdfs,
+            mysql,
+            ..
+        } = &*self.services;
         let started = Instant::now();
         let tag = format!("{job_id}-{attempt}");
-        let expected_rows = self.store.export()?.and_then(|e| e.rows);
-        let progress = self.export_progress.track(job_id, expected_rows);
-        let expected_bytes = self.store.export()?.and_then(|e| e.bytes);
-        let (spool, sink) = Spool::create(
-            &self.config.spool_dir,
-            &format!("{tag}.parquet"),
-            expected_bytes,
-        )
-        .await?;
-        let (schema, batches) = self.mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let expected_rows = store.export()?.and_then(|e| e.rows);
+        let progress = self.progress.track(job_id, expected_rows);
+        let expected_bytes = store.export()?.and_then(|e| e.bytes);
+        let (spool, sink) =
+            Spool::create(&config.spool_dir, &format!("{tag}.parquet"), expected_bytes).await?;
+        let (schema, batches) = mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
         let spill = SpillPlace {
-            dir: self.config.spool_dir.clone(),
+            dir: config.spool_dir.clone(),
             prefix: tag.clone(),
         };
         // Whatever ends this attempt (an error, a give-up, a drop) stops its clusterer and
@@ -157,7 +200,9 @@ impl Jobs {
             );
             encoded
         };
-        let work = async { tokio::try_join!(encode, self.upload_spool(&spool, EXPORT_PATH, &tag)) };
+        let uploader = Uploader::new(&self.services);
+        let work =
+            async { tokio::try_join!(encode, uploader.upload_spool(&spool, EXPORT_PATH, &tag)) };
         let (encoded, tmp) = tokio::select! {
             done = work => done?,
             never = watch_progress(&progress, &spool) => match never {},
@@ -166,20 +211,20 @@ impl Jobs {
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).
-        let _swap = self.export_swap.write().await;
-        let generation = match self.store.begin_generation(Some(job_id.to_owned())).await {
+        let _swap = self.swap.write().await;
+        let generation = match store.begin_generation(Some(job_id.to_owned())).await {
             Ok(generation) => generation,
             Err(e) => {
-                staged.discard(&self.hdfs).await;
+                staged.discard(hdfs).await;
                 return Err(e);
             }
         };
-        let written = staged.publish(&self.hdfs).await?;
+        let written = staged.publish(hdfs).await?;
         self.big_file.forget().await;
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         let seconds = started.elapsed().as_secs_f64();
         crate::telemetry::export_published(written.rows, written.bytes, seconds);
-        self.store
+        store
             .finish_generation(generation, written.rows, written.bytes, encoded.counties)
             .await?;
         Ok(ExportOutcome {
@@ -194,7 +239,7 @@ impl Jobs {
     /// The published file's block count as the NameNode reports it (WebHDFS), falling back
     /// to the count its size implies when the NameNode does not answer.
     async fn published_blocks(&self, path: &str, bytes: u64) -> u64 {
-        match self.webhdfs.block_count(path).await {
+        match self.services.webhdfs.block_count(path).await {
             Ok(blocks) => blocks,
             Err(e) => {
                 tracing::warn!(path, error = %e, "no block list after the rename; reporting the count its size implies");

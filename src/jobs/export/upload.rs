@@ -21,11 +21,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::jobs::{Jobs, health::NodeHealth};
+use crate::jobs::{health::NodeHealth, services::Services};
 use crate::{
     config::{BLOCK_SIZE, EXPORT_REPLICATION},
     error::{Error, Result},
-    hdfs::{CreateTarget, temp_path},
+    hdfs::{CreateTarget, Hdfs, WebHdfs, temp_path},
     spool::{Progress, Spool},
 };
 
@@ -46,7 +46,25 @@ const RAISE_TRIES: u32 = 4;
 /// long garbage collection) before we send the file again anyway.
 const PATIENCE: Duration = Duration::from_secs(12);
 
-impl Jobs {
+/// What an upload reaches: both HDFS clients, what we know of the DataNodes (it reads and
+/// adds to it), and how long a DataNode may stay silent.
+pub(super) struct Uploader<'a> {
+    hdfs: &'a Hdfs,
+    webhdfs: &'a WebHdfs,
+    health: &'a NodeHealth,
+    datanode_timeout: Duration,
+}
+
+impl<'a> Uploader<'a> {
+    pub(super) fn new(services: &'a Services) -> Self {
+        Uploader {
+            hdfs: &services.hdfs,
+            webhdfs: &services.webhdfs,
+            health: &services.health,
+            datanode_timeout: services.config.datanode_timeout,
+        }
+    }
+
     /// Uploads the (growing) spool to a temporary path next to `path`; returns that path.
     pub(super) async fn upload_spool(
         &self,
@@ -58,8 +76,8 @@ impl Jobs {
         let mut backoff = Duration::from_millis(200);
         for try_number in 1..=UPLOAD_TRIES {
             let tmp = temp_path(path, &format!("{tag}-{try_number}"));
-            let avoid = self.health.avoid(&self.webhdfs).await;
-            let replication = upload_replication(&self.health);
+            let avoid = self.health.avoid(self.webhdfs).await;
+            let replication = upload_replication(self.health);
             let started = Instant::now();
             let error = match self.upload_once(spool, &tmp, &avoid, replication).await {
                 Ok(host) => {
@@ -160,7 +178,7 @@ impl Jobs {
         target: &CreateTarget,
         replication: u32,
     ) -> Error {
-        let stall = self.config.datanode_timeout.max(Duration::from_millis(500));
+        let stall = self.datanode_timeout.max(Duration::from_millis(500));
         let mut pending_since: Option<Instant> = None;
         loop {
             tokio::time::sleep(stall / 4).await;
@@ -237,7 +255,7 @@ impl Jobs {
         let down = self
             .webhdfs
             .namenode()
-            .unreachable_datanodes(self.config.datanode_timeout)
+            .unreachable_datanodes(self.datanode_timeout)
             .await
             .unwrap_or_default();
         if down.is_empty() {

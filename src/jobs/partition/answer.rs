@@ -7,123 +7,149 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
+use tokio::sync::Semaphore;
 
 use super::{
     CountyAnswer, CountyJob, Source, average_of,
+    big_file::current_generation,
     decide::{Stat, Step, after_failed_reuse, after_stat, plan},
 };
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    jobs::Jobs,
+    jobs::services::Services,
     loans::{AMOUNT_COLUMN, LoanSum},
-    store::PartitionRecord,
+    store::{PartitionRecord, Store},
 };
 
-impl Jobs {
-    pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
-        if county <= 0 {
-            return Err(Error::InvalidInput(
-                "invalid county code: expected a positive 5-digit FIPS code such as 55001".into(),
-            ));
-        }
-        let generation = self.current_generation().await?;
-        self.check_exported(county)?;
-        let record = self.store.partition(county)?;
-        let mut step = plan(record.as_ref(), generation);
-        // Only I/O here: what follows each piece of it is `decide`'s. The walk is short:
-        // at most a read of the county file, then a question to the NameNode.
-        let source = loop {
-            step = match step {
-                Step::Reuse(record) => match self.reuse(record).await {
-                    Ok(answer) => return Ok(answer),
-                    Err(e) => after_failed_reuse(record, &e),
-                },
-                Step::Stat(record, cause) => {
-                    let stat = Stat::of(self.hdfs.stat(&record.path).await);
-                    after_stat(record, cause, stat)
-                }
-                Step::Rebuild {
-                    record,
-                    suspect_hosts,
-                    reason,
-                } => {
-                    if suspect_hosts {
-                        record.hosts.iter().for_each(|h| self.health.suspect(h));
-                    }
-                    tracing::warn!(county, error = %reason, "county file unreadable; rebuilding it");
-                    self.store.mark_partition_lost(county).await?;
-                    break Source::Recreate;
-                }
-                Step::Unavailable(message) => return Err(Error::Unavailable(message)),
-                Step::Job(source) => break source,
+/// How CalcAvgLoan answers a county: at once, from its file, or by the partition job
+/// that (re)builds the file.
+pub(in crate::jobs) enum Answer {
+    Now(CountyAnswer),
+    ByJob(CountyJob),
+}
+
+/// Walks `decide`'s steps for `county` up to an answer or the job to submit; reuse reads
+/// wait for one of `reuse_reads`.
+pub(super) async fn answer(
+    services: &Services,
+    reuse_reads: &Semaphore,
+    county: i32,
+) -> Result<Answer> {
+    if county <= 0 {
+        return Err(Error::InvalidInput(
+            "invalid county code: expected a positive 5-digit FIPS code such as 55001".into(),
+        ));
+    }
+    let Services {
+        store,
+        hdfs,
+        health,
+        ..
+    } = services;
+    let generation = current_generation(store, hdfs).await?;
+    check_exported(store, county)?;
+    let record = store.partition(county)?;
+    let mut step = plan(record.as_ref(), generation);
+    // Only I/O here: what follows each piece of it is `decide`'s. The walk is short:
+    // at most a read of the county file, then a question to the NameNode.
+    let source = loop {
+        step = match step {
+            Step::Reuse(record) => match reuse(services, reuse_reads, record).await {
+                Ok(answer) => return Ok(Answer::Now(answer)),
+                Err(e) => after_failed_reuse(record, &e),
+            },
+            Step::Stat(record, cause) => {
+                let stat = Stat::of(hdfs.stat(&record.path).await);
+                after_stat(record, cause, stat)
             }
-        };
-        // A partition job needs the NameNode: when it is down, say so now rather than
-        // queue work that can only fail slowly.
-        if self.hdfs.stat(EXPORT_PATH).await?.is_none() {
-            return Err(Error::NotFound(format!(
-                "{EXPORT_PATH} is missing: run DbToHdfs first"
-            )));
+            Step::Rebuild {
+                record,
+                suspect_hosts,
+                reason,
+            } => {
+                if suspect_hosts {
+                    record.hosts.iter().for_each(|h| health.suspect(h));
+                }
+                tracing::warn!(county, error = %reason, "county file unreadable; rebuilding it");
+                store.mark_partition_lost(county).await?;
+                break Source::Recreate;
+            }
+            Step::Unavailable(message) => return Err(Error::Unavailable(message)),
+            Step::Job(source) => break source,
         }
-        self.submit(CountyJob { county, source }).await
+    };
+    // A partition job needs the NameNode: when it is down, say so now rather than
+    // queue work that can only fail slowly.
+    if hdfs.stat(EXPORT_PATH).await?.is_none() {
+        return Err(Error::NotFound(format!(
+            "{EXPORT_PATH} is missing: run DbToHdfs first"
+        )));
     }
+    Ok(Answer::ByJob(CountyJob { county, source }))
+}
 
-    /// A county the current export does not hold is answered at once: no job, nothing
-    /// durable, however many such calls arrive. Unknown when the export did not record its
-    /// counties (an adopted file): then the partition job finds out.
-    fn check_exported(&self, county: i32) -> Result<()> {
-        let Some(export) = self.store.export()? else {
-            return Ok(());
-        };
-        match (export.holds(county), export.counties.as_deref()) {
-            (Some(false), Some(counties)) => Err(Error::NotFound(format!(
-                "no loans in {EXPORT_PATH} (generation {} holds {} counties, from {} to {})",
-                export.generation,
-                counties.len(),
-                counties.first().copied().unwrap_or_default(),
-                counties.last().copied().unwrap_or_default(),
-            ))),
-            _ => Ok(()),
-        }
+/// A county the current export does not hold is answered at once: no job, nothing
+/// durable, however many such calls arrive. Unknown when the export did not record its
+/// counties (an adopted file): then the partition job finds out.
+fn check_exported(store: &Store, county: i32) -> Result<()> {
+    let Some(export) = store.export()? else {
+        return Ok(());
+    };
+    match (export.holds(county), export.counties.as_deref()) {
+        (Some(false), Some(counties)) => Err(Error::NotFound(format!(
+            "no loans in {EXPORT_PATH} (generation {} holds {} counties, from {} to {})",
+            export.generation,
+            counties.len(),
+            counties.first().copied().unwrap_or_default(),
+            counties.last().copied().unwrap_or_default(),
+        ))),
+        _ => Ok(()),
     }
+}
 
-    /// Answers from the county file: one read of the whole (small) file, then only the
-    /// loan_amount column is decoded.
-    async fn reuse(&self, record: &PartitionRecord) -> Result<CountyAnswer> {
-        // Each read holds a whole county file in memory: a burst of calls waits its turn.
-        let _slot = self
-            .reuse_reads
-            .acquire()
-            .await
-            .map_err(|_| Error::Unavailable("the server is shutting down".into()))?;
-        if let Some(host) = self.health.first_down(&self.webhdfs, &record.hosts).await {
-            return Err(Error::Unavailable(format!(
-                "{}: its DataNode {host} is down",
-                record.path
-            )));
-        }
-        // A healthy county file reads a block in milliseconds. hdfs-native may spend up to
-        // three socket timeouts on a silent node (two cached connections, then a new one),
-        // so bound each block's read at about one timeout and rebuild the file instead.
-        let stall = self.config.datanode_timeout + Duration::from_millis(500);
-        let bytes = self.hdfs.read_all(&record.path, stall).await?;
-        let (sum, rows) = sum_amounts(bytes, &record.path)?;
-        if rows != record.rows {
-            return Err(Error::InvalidInput(format!(
-                "{} holds {rows} rows, expected {}",
-                record.path, record.rows
-            )));
-        }
-        let average = average_of(&sum)?;
-        Ok(CountyAnswer {
-            county: record.county,
-            average,
-            source: Source::Reuse,
-            rows: record.rows,
-            bytes: record.bytes,
-        })
+/// Answers from the county file: one read of the whole (small) file, then only the
+/// loan_amount column is decoded.
+async fn reuse(
+    services: &Services,
+    reuse_reads: &Semaphore,
+    record: &PartitionRecord,
+) -> Result<CountyAnswer> {
+    // Each read holds a whole county file in memory: a burst of calls waits its turn.
+    let _slot = reuse_reads
+        .acquire()
+        .await
+        .map_err(|_| Error::Unavailable("the server is shutting down".into()))?;
+    if let Some(host) = services
+        .health
+        .first_down(&services.webhdfs, &record.hosts)
+        .await
+    {
+        return Err(Error::Unavailable(format!(
+            "{}: its DataNode {host} is down",
+            record.path
+        )));
     }
+    // A healthy county file reads a block in milliseconds. hdfs-native may spend up to
+    // three socket timeouts on a silent node (two cached connections, then a new one),
+    // so bound each block's read at about one timeout and rebuild the file instead.
+    let stall = services.config.datanode_timeout + Duration::from_millis(500);
+    let bytes = services.hdfs.read_all(&record.path, stall).await?;
+    let (sum, rows) = sum_amounts(bytes, &record.path)?;
+    if rows != record.rows {
+        return Err(Error::InvalidInput(format!(
+            "{} holds {rows} rows, expected {}",
+            record.path, record.rows
+        )));
+    }
+    let average = average_of(&sum)?;
+    Ok(CountyAnswer {
+        county: record.county,
+        average,
+        source: Source::Reuse,
+        rows: record.rows,
+        bytes: record.bytes,
+    })
 }
 
 /// Sums loan_amount over a whole Parquet file held in memory; also returns its row count.

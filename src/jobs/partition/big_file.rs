@@ -21,10 +21,10 @@ use parquet::{
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    hdfs::bounded,
-    jobs::Jobs,
+    hdfs::{Hdfs, bounded},
     loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
     parquet::{ParquetFile, open_parquet},
+    store::Store,
 };
 
 /// The big file of one generation: its footer, and one reader shared by every partition
@@ -40,42 +40,53 @@ pub(in crate::jobs) struct BigFile {
     pub(super) schema: SchemaRef,
 }
 
-impl BigFile {
-    /// The big file's size: no county file is larger.
-    pub(super) fn bytes(&self) -> u64 {
-        self.reader.file_length() as u64
-    }
-}
-
 /// The big file of the current generation, once a partition job opened it. The export
 /// tells it only one thing: forget it (a new file was published).
 #[derive(Default)]
 pub(in crate::jobs) struct BigFileCache(tokio::sync::Mutex<Option<BigFile>>);
+
+/// How long one reader of the big file (and its list of failed DataNodes) is kept.
+const READER_LIFETIME: Duration = Duration::from_secs(30);
+
+/// The generation of the big file, adopting a file some earlier run left in HDFS when
+/// the store has none (for example after the store volume was lost).
+pub(super) async fn current_generation(store: &Store, hdfs: &Hdfs) -> Result<u64> {
+    if let Some(export) = store.export()? {
+        return Ok(export.generation);
+    }
+    match hdfs.stat(EXPORT_PATH).await? {
+        Some(_) => {
+            tracing::info!(
+                path = EXPORT_PATH,
+                "adopting an export the store did not know"
+            );
+            store.begin_generation(None).await
+        }
+        None => Err(Error::NotFound(format!(
+            "no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"
+        ))),
+    }
+}
 
 impl BigFileCache {
     /// Drops the cached file and its reader: the export published a new one.
     pub(in crate::jobs) async fn forget(&self) {
         *self.0.lock().await = None;
     }
-}
 
-/// How long one reader of the big file (and its list of failed DataNodes) is kept.
-const READER_LIFETIME: Duration = Duration::from_secs(30);
-
-impl Jobs {
     /// The big file's footer for `generation`, cached.
-    pub(super) async fn big_file(&self, generation: u64) -> Result<BigFile> {
-        let mut cached = self.big_file.0.lock().await;
+    pub(super) async fn open(&self, hdfs: &Hdfs, generation: u64) -> Result<BigFile> {
+        let mut cached = self.0.lock().await;
         match cached.as_mut().filter(|b| b.generation == generation) {
             Some(big) if big.opened.elapsed() < READER_LIFETIME => return Ok(big.clone()),
             Some(big) => {
-                big.reader = Arc::new(self.hdfs.open(EXPORT_PATH).await?);
+                big.reader = Arc::new(hdfs.open(EXPORT_PATH).await?);
                 big.opened = Instant::now();
                 return Ok(big.clone());
             }
             None => {}
         }
-        let (reader, metadata) = open_parquet(&self.hdfs, EXPORT_PATH).await.map_err(|e| {
+        let (reader, metadata) = open_parquet(hdfs, EXPORT_PATH).await.map_err(|e| {
             if e.is_not_found() {
                 Error::NotFound(format!("{EXPORT_PATH} is missing: run DbToHdfs first"))
             } else {
@@ -97,27 +108,42 @@ impl Jobs {
         Ok(big)
     }
 
-    pub(super) async fn forget_big_file_reader(&self) {
-        if let Some(big) = self.big_file.0.lock().await.as_mut() {
+    /// Ages the shared reader out: the next job opens a fresh one, with no memory of
+    /// DataNodes that failed it.
+    pub(super) async fn forget_reader(&self) {
+        if let Some(big) = self.0.lock().await.as_mut() {
             big.opened -= READER_LIFETIME;
         }
+    }
+}
+
+impl BigFile {
+    /// The big file's size: no county file is larger.
+    pub(super) fn bytes(&self) -> u64 {
+        self.reader.file_length() as u64
     }
 
     /// The county's rows, all columns, as a stream of batches: only row groups whose
     /// statistics admit the county are fetched (their column chunks in parallel), and rows
     /// are filtered on county_code before the other columns are decoded.
-    pub(super) fn read_county(&self, big: &BigFile, county: i32) -> Result<CountyRows> {
-        let groups = row_groups_for_county(&big.metadata, &big.schema, county)?;
+    pub(super) fn read_county(
+        &self,
+        county: i32,
+        datanode_timeout: Duration,
+    ) -> Result<CountyRows> {
+        let groups = row_groups_for_county(&self.metadata, &self.schema, county)?;
         if groups.is_empty() {
             return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
         }
         let file =
-            ParquetFile::new(big.reader.clone(), EXPORT_PATH).with_metadata(big.metadata.clone());
+            ParquetFile::new(self.reader.clone(), EXPORT_PATH).with_metadata(self.metadata.clone());
         let reader_metadata =
-            ArrowReaderMetadata::try_new(big.metadata.clone(), ArrowReaderOptions::default())
+            ArrowReaderMetadata::try_new(self.metadata.clone(), ArrowReaderOptions::default())
                 .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let county_only =
-            ProjectionMask::columns(big.metadata.file_metadata().schema_descr(), [COUNTY_COLUMN]);
+        let county_only = ProjectionMask::columns(
+            self.metadata.file_metadata().schema_descr(),
+            [COUNTY_COLUMN],
+        );
         let predicate = ArrowPredicateFn::new(county_only, move |batch: RecordBatch| {
             county_mask(batch.column(0), county)
                 .map_err(|e| ArrowError::ComputeError(e.to_string()))
@@ -133,7 +159,7 @@ impl Jobs {
         Ok(CountyRows {
             stream,
             county,
-            stall: self.config.datanode_timeout * 4 + Duration::from_secs(10),
+            stall: datanode_timeout * 4 + Duration::from_secs(10),
         })
     }
 }

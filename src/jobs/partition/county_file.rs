@@ -12,7 +12,7 @@ use crate::{
     config::{BLOCK_SIZE, PARTITION_REPLICATION},
     error::{Error, Result},
     hdfs::temp_path,
-    jobs::Jobs,
+    jobs::services::Services,
     spool::{Progress, Spool, SpoolWriter},
 };
 
@@ -103,70 +103,68 @@ impl CountyEncoder {
     }
 }
 
-impl Jobs {
-    /// Writes the county file (temporary name, then rename) through a DataNode we trust;
-    /// returns the DataNode holding it.
-    pub(super) async fn write_county(
-        &self,
-        path: &str,
-        job_id: &str,
-        attempt: u32,
-        county: &EncodedCounty,
-    ) -> Result<String> {
-        let mut last_error = None;
-        for try_number in 1..=WRITE_TRIES {
-            // Each try its own name: a failed try's file may still be open on a DataNode that
-            // went silent, and must not be overwritten or renamed by the next one.
-            let tmp = try_temp_path(path, job_id, attempt, try_number);
-            let avoid = self.health.avoid(&self.webhdfs).await;
-            let progress = Arc::new(Progress::default());
-            let body = reqwest::Body::wrap_stream(county.spool.follow(progress.clone()).await?);
-            let created = self
-                .webhdfs
-                .create(
-                    &tmp,
-                    body,
-                    &progress,
-                    PARTITION_REPLICATION,
-                    BLOCK_SIZE,
-                    &avoid,
-                    self.config.datanode_timeout,
-                )
-                .await;
-            let error = match created {
-                Ok(host) => match self.hdfs.rename_into_place(&tmp, path).await {
-                    Ok(()) => return Ok(host),
-                    Err(e) => {
-                        self.hdfs.remove_quietly(&tmp).await;
-                        return Err(e);
-                    }
-                },
-                Err(e) => e,
-            };
-            self.hdfs.remove_quietly(&tmp).await;
-            match error {
-                Error::DataNode { hosts, message } => {
-                    hosts.iter().for_each(|host| self.health.suspect(host));
-                    tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
-                    last_error = Some(Error::DataNode { hosts, message });
+/// Writes the county file (temporary name, then rename) through a DataNode we trust;
+/// returns the DataNode holding it.
+pub(super) async fn write_county(
+    services: &Services,
+    path: &str,
+    job_id: &str,
+    attempt: u32,
+    county: &EncodedCounty,
+) -> Result<String> {
+    let mut last_error = None;
+    for try_number in 1..=WRITE_TRIES {
+        // Each try its own name: a failed try's file may still be open on a DataNode that
+        // went silent, and must not be overwritten or renamed by the next one.
+        let tmp = try_temp_path(path, job_id, attempt, try_number);
+        let avoid = services.health.avoid(&services.webhdfs).await;
+        let progress = Arc::new(Progress::default());
+        let body = reqwest::Body::wrap_stream(county.spool.follow(progress.clone()).await?);
+        let created = services
+            .webhdfs
+            .create(
+                &tmp,
+                body,
+                &progress,
+                PARTITION_REPLICATION,
+                BLOCK_SIZE,
+                &avoid,
+                services.config.datanode_timeout,
+            )
+            .await;
+        let error = match created {
+            Ok(host) => match services.hdfs.rename_into_place(&tmp, path).await {
+                Ok(()) => return Ok(host),
+                Err(e) => {
+                    services.hdfs.remove_quietly(&tmp).await;
+                    return Err(e);
                 }
-                e if !avoid.is_empty() => {
-                    // The NameNode refuses when we exclude every node it has: our suspicions
-                    // are stale (a node came back). Forget them and let the NameNode choose.
-                    tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
-                    self.health.forgive_all();
-                    last_error = Some(e);
-                }
-                e if e.is_retryable() => {
-                    tracing::warn!(path, try_number, error = %e, "writing the county file failed; trying again");
-                    last_error = Some(e);
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(try_number))).await;
-                }
-                e => return Err(e),
+            },
+            Err(e) => e,
+        };
+        services.hdfs.remove_quietly(&tmp).await;
+        match error {
+            Error::DataNode { hosts, message } => {
+                hosts.iter().for_each(|host| services.health.suspect(host));
+                tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
+                last_error = Some(Error::DataNode { hosts, message });
             }
+            e if !avoid.is_empty() => {
+                // The NameNode refuses when we exclude every node it has: our suspicions
+                // are stale (a node came back). Forget them and let the NameNode choose.
+                tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
+                services.health.forgive_all();
+                last_error = Some(e);
+            }
+            e if e.is_retryable() => {
+                tracing::warn!(path, try_number, error = %e, "writing the county file failed; trying again");
+                last_error = Some(e);
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(try_number))).await;
+            }
+            e => return Err(e),
         }
-        Err(last_error.unwrap_or_else(|| Error::Queue(format!("writing {path}: no tries left"))))
     }
+    Err(last_error.unwrap_or_else(|| Error::Queue(format!("writing {path}: no tries left"))))
 }
 
 /// The temporary name of one try of one attempt at writing `path`.

@@ -135,7 +135,7 @@ mod tests {
         Unavailable,
     }
 
-    /// Follows the steps as `Jobs::average_loan` does, with the reuse's outcome and the
+    /// Follows the steps as `answer::answer` does, with the reuse's outcome and the
     /// NameNode's answer scripted; returns the I/O performed and where the walk ended.
     fn walk(
         record: Option<&PartitionRecord>,

@@ -9,22 +9,25 @@ mod big_file;
 mod county_file;
 mod decide;
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 
-use big_file::BigFile;
+pub(super) use answer::Answer;
 pub(super) use big_file::BigFileCache;
-use county_file::{CountyEncoder, EncodedCounty};
+use big_file::{BigFile, current_generation};
+use county_file::{CountyEncoder, EncodedCounty, write_county};
 
 use super::{
-    Jobs, PartitionArgs,
+    ExportSwap, Jobs, PartitionArgs,
     runner::{
         Job,
         dispatch::Dispatcher,
         queue,
         tracking::{JobResult, Run, run_tracked},
     },
+    services::Services,
     work_key,
 };
 use crate::{
@@ -33,6 +36,10 @@ use crate::{
     loans::{AMOUNT_COLUMN, LoanSum},
     store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
 };
+
+/// CalcAvgLoan reuse reads that run at once; more wait. Each holds a county file in memory
+/// (about 1 MB at 1x data, 10 MB at 10x): 16 keep that under 200 MB and both cores busy.
+const REUSE_READS: usize = 16;
 
 /// CalcAvgLoan's job: cut one county's file (`create` or `recreate`) and answer from it.
 /// Every call about the county shares it.
@@ -62,7 +69,7 @@ impl Job for CountyJob {
     }
 
     fn dispatcher(jobs: &Jobs) -> &Dispatcher<CountyAnswer> {
-        &jobs.counties
+        jobs.counties.dispatcher()
     }
 }
 
@@ -121,8 +128,47 @@ impl JobResult for CountyAnswer {
     }
 }
 
-impl Jobs {
-    pub(super) async fn run_partition_job(&self, args: PartitionArgs) -> Result<String> {
+/// The partition side's state: the shared clients, the callers of each county's job, and
+/// what CalcAvgLoan reads (county files, a few at once; the big file, under the swap lock).
+pub(super) struct Counties {
+    services: Arc<Services>,
+    /// Which partition job does each county's work, and who waits on it.
+    dispatcher: Dispatcher<CountyAnswer>,
+    /// Taken for reading for a whole cut: the big file and its generation stay put.
+    swap: ExportSwap,
+    /// Footer of the current big file, keyed by generation.
+    big_file: Arc<BigFileCache>,
+    /// Reuse reads at once (each holds one county file in memory), see [`REUSE_READS`].
+    reuse_reads: Semaphore,
+}
+
+impl Counties {
+    pub(super) fn new(
+        services: Arc<Services>,
+        swap: ExportSwap,
+        big_file: Arc<BigFileCache>,
+    ) -> Self {
+        Counties {
+            services,
+            dispatcher: Dispatcher::default(),
+            swap,
+            big_file,
+            reuse_reads: Semaphore::new(REUSE_READS),
+        }
+    }
+
+    /// Which partition job does each county's work, and who waits on it.
+    pub(super) fn dispatcher(&self) -> &Dispatcher<CountyAnswer> {
+        &self.dispatcher
+    }
+
+    /// CalcAvgLoan's answer from the county's file, or the partition job that gives it.
+    pub(super) async fn answer(&self, county: i32) -> Result<Answer> {
+        answer::answer(&self.services, &self.reuse_reads, county).await
+    }
+
+    /// Runs one queued partition job: its attempts, with their bookkeeping.
+    pub(super) async fn run_job(&self, args: PartitionArgs) -> Result<String> {
         let key = args.job().key();
         let described = args.job().describe();
         let job = Run {
@@ -132,18 +178,19 @@ impl Jobs {
             args: &described,
             max_attempts: 2,
         };
-        run_tracked(&self.store, &self.counties, job, |attempt| {
+        run_tracked(&self.services.store, &self.dispatcher, job, |attempt| {
             self.cut_partition(&args, attempt)
         })
         .await
     }
 
     async fn cut_partition(&self, args: &PartitionArgs, attempt: u32) -> Result<CountyAnswer> {
+        let Services { store, hdfs, .. } = &*self.services;
         let county = args.county;
         // Hold the read side for the whole cut: the big file and its generation stay put.
-        let _swap = self.export_swap.read().await;
-        let generation = self.current_generation().await?;
-        let big = self.big_file(generation).await?;
+        let _swap = self.swap.read().await;
+        let generation = current_generation(store, hdfs).await?;
+        let big = self.big_file.open(hdfs, generation).await?;
         let started = Instant::now();
         let path = partition_path(county);
         let (encoded, sum) = match self.encode_county(&big, args, attempt, &path).await {
@@ -152,7 +199,7 @@ impl Jobs {
                 // Its list of failed nodes may be what failed us (a node came back while
                 // its partner died): the next attempt opens a fresh reader.
                 if !e.is_not_found() {
-                    self.forget_big_file_reader().await;
+                    self.big_file.forget_reader().await;
                 }
                 return Err(e);
             }
@@ -160,13 +207,11 @@ impl Jobs {
         let average = average_of(&sum)?;
         let (rows, bytes) = (encoded.rows, encoded.bytes);
         let read_ms = started.elapsed().as_millis() as u64;
-        let host = self
-            .write_county(&path, &args.job_id, attempt, &encoded)
-            .await?;
+        let host = write_county(&self.services, &path, &args.job_id, attempt, &encoded).await?;
         let write_ms = started.elapsed().as_millis() as u64 - read_ms;
         tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
         let hosts = vec![host];
-        self.store
+        store
             .put_partition(PartitionRecord {
                 county,
                 path,
@@ -187,9 +232,7 @@ impl Jobs {
             bytes,
         })
     }
-}
 
-impl Jobs {
     /// Streams the county's rows from the big file into a local county file, summing
     /// their loan amounts on the way: memory holds a batch, never the county.
     async fn encode_county(
@@ -199,9 +242,10 @@ impl Jobs {
         attempt: u32,
         path: &str,
     ) -> Result<(EncodedCounty, LoanSum)> {
-        let mut rows = self.read_county(big, args.county)?;
+        let config = &self.services.config;
+        let mut rows = big.read_county(args.county, config.datanode_timeout)?;
         let mut encoder = CountyEncoder::create(
-            &self.config.spool_dir,
+            &config.spool_dir,
             &args.job_id,
             attempt,
             big.schema.clone(),

@@ -1,7 +1,7 @@
 //! Retention: the job history and the queues' finished tasks pruned to the configured
 //! bounds, at startup and every minute.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use apalis_redb::Config as QueueConfig;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError};
@@ -9,7 +9,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError};
 use super::queue::{EXPORT_QUEUE, PARTITION_QUEUE, queue_config};
 use crate::{
     error::{Error, Result},
-    jobs::Jobs,
+    jobs::{Jobs, services::Services},
     store::Store,
 };
 
@@ -21,20 +21,21 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Prunes the job history and the queues' finished tasks to the configured bounds, now (the
 /// interval's first tick is immediate, so startup prunes) and every [`RETENTION_INTERVAL`].
-pub fn spawn_retention(jobs: Arc<Jobs>) {
-    let owner = jobs.clone();
-    owner.background.spawn(async move {
+pub fn spawn_retention(jobs: &Jobs) {
+    let services = jobs.services.clone();
+    jobs.background.spawn(async move {
         let mut every = tokio::time::interval(RETENTION_INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            retention_pass(&jobs).await;
+            retention_pass(&services).await;
         }
     });
 }
 
-async fn retention_pass(jobs: &Jobs) {
-    let (max_jobs, max_age) = (jobs.config.history_max_jobs, jobs.config.history_max_age);
+async fn retention_pass(services: &Services) {
+    let config = &services.config;
+    let (max_jobs, max_age) = (config.history_max_jobs, config.history_max_age);
     let removed = |what: &str, result: Result<usize>| {
         result.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "retention of {what} failed; retrying next pass");
@@ -43,11 +44,11 @@ async fn retention_pass(jobs: &Jobs) {
     };
     let history = removed(
         "job history",
-        jobs.store.prune_history(max_jobs, max_age).await,
+        services.store.prune_history(max_jobs, max_age).await,
     );
     let tasks = removed(
         "queue tasks",
-        prune_finished_tasks(&jobs.store, max_jobs, max_age).await,
+        prune_finished_tasks(&services.store, max_jobs, max_age).await,
     );
     if history + tasks > 0 {
         tracing::info!(

@@ -4,29 +4,30 @@ use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::*;
 
-use crate::jobs::{ExportArgs, Jobs, PartitionArgs};
+use crate::jobs::{ExportArgs, Jobs, PartitionArgs, export::Exporter, partition::Counties};
 
 /// Stable worker names: a restarted server takes over the tasks its previous run held.
 const EXPORT_WORKER: &str = "export-worker";
 const PARTITION_WORKER: &str = "partition-worker";
 
-/// Starts the workers, each under a supervisor that restarts it if it stops.
-pub fn spawn_workers(jobs: Arc<Jobs>) {
-    let export_jobs = jobs.clone();
+/// Starts the workers, each under a supervisor that restarts it if it stops: the export's
+/// runs on the [`Exporter`], the partition jobs' on [`Counties`].
+pub fn spawn_workers(jobs: &Jobs) {
+    let (export_queue, exporter) = (jobs.queues.export.clone(), jobs.exporter.clone());
     jobs.background.spawn(supervise(EXPORT_WORKER, move || {
         WorkerBuilder::new(EXPORT_WORKER)
-            .backend(export_jobs.queues.export.clone())
-            .data(export_jobs.clone())
+            .backend(export_queue.clone())
+            .data(exporter.clone())
             .concurrency(1)
             .build(run_export)
             .run()
     }));
-    let workers = jobs.config.partition_workers.max(1);
-    let partition_jobs = jobs.clone();
+    let workers = jobs.services.config.partition_workers.max(1);
+    let (partition_queue, counties) = (jobs.queues.partition.clone(), jobs.counties.clone());
     jobs.background.spawn(supervise(PARTITION_WORKER, move || {
         WorkerBuilder::new(PARTITION_WORKER)
-            .backend(partition_jobs.queues.partition.clone())
-            .data(partition_jobs.clone())
+            .backend(partition_queue.clone())
+            .data(counties.clone())
             .concurrency(workers)
             .build(run_partition)
             .run()
@@ -50,14 +51,14 @@ where
 
 async fn run_export(
     args: ExportArgs,
-    jobs: Data<Arc<Jobs>>,
+    exporter: Data<Arc<Exporter>>,
 ) -> std::result::Result<String, BoxDynError> {
-    jobs.run_export_job(args).await.map_err(Into::into)
+    exporter.run_job(args).await.map_err(Into::into)
 }
 
 async fn run_partition(
     args: PartitionArgs,
-    jobs: Data<Arc<Jobs>>,
+    counties: Data<Arc<Counties>>,
 ) -> std::result::Result<String, BoxDynError> {
-    jobs.run_partition_job(args).await.map_err(Into::into)
+    counties.run_job(args).await.map_err(Into::into)
 }
