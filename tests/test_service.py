@@ -2,6 +2,7 @@
 MariaDB's own answers as the oracle. Run through `just test` (it starts what is needed)."""
 
 import concurrent.futures as cf
+import json
 import math
 import re
 
@@ -17,6 +18,7 @@ from support import (
     export_row_count,
     file_status,
     jobs_json,
+    lender,
     live_datanode_hosts,
     parquet_footer,
     read_parquet,
@@ -137,6 +139,21 @@ def test_counties_without_loans_get_an_error_and_no_file(exported, county):
     assert len(mentions) == 1 and "job queue" not in reply.error, reply.error
     assert file_status(f"/partitions/{county}.parquet") is None
     assert avg(55001).error == ""
+
+
+def test_counties_the_export_does_not_hold_cost_no_job_and_no_store_growth(exported):
+    """Unknown counties are answered from the export's county list: a flood of them leaves
+    no job and does not grow the store (issue 22, item 5)."""
+    def store_bytes():
+        return json.loads(lender("health", "--json").stdout)["store_bytes"]
+
+    jobs_before, bytes_before = len(jobs_json(100_000)), store_bytes()
+    codes = range(56_001, 58_001)  # 5-digit codes beyond Wisconsin's 55001..55141
+    with cf.ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(avg, codes))
+    assert all(str(code) in r.error and "no loans" in r.error for code, r in zip(codes, replies, strict=True))
+    assert len(jobs_json(100_000)) == jobs_before
+    assert store_bytes() - bytes_before < 64 * 1024, (bytes_before, store_bytes())
 
 
 def test_deleted_county_file_answers_create_again(exported, oracle):

@@ -105,7 +105,7 @@ impl<'a> Uploader<'a> {
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
         Err(last_error
-            .unwrap_or_else(|| Error::Unavailable(format!("uploading {path}: no tries left"))))
+            .unwrap_or_else(|| Error::Aborted(format!("uploading {path}: no tries left"))))
     }
 
     /// Sends the spool once, to `tmp` with `replication`, through a DataNode not in
@@ -160,7 +160,7 @@ impl<'a> Uploader<'a> {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Unavailable(format!(
+        Err(Error::Aborted(format!(
             "raising the replication of {tmp}: no tries left"
         )))
     }

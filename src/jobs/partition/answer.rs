@@ -137,7 +137,7 @@ async fn reuse(
     let bytes = services.hdfs.read_all(&record.path, stall).await?;
     let (sum, rows) = sum_amounts(bytes, &record.path)?;
     if rows != record.rows {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::BadData(format!(
             "{} holds {rows} rows, expected {}",
             record.path, record.rows
         )));
@@ -168,7 +168,7 @@ fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
         let batch = batch.map_err(|e| Error::arrow(format!("decoding {path}"), e))?;
         let amounts = batch
             .column_by_name(AMOUNT_COLUMN)
-            .ok_or_else(|| Error::InvalidInput(format!("{path} has no {AMOUNT_COLUMN} column")))?;
+            .ok_or_else(|| Error::BadData(format!("{path} has no {AMOUNT_COLUMN} column")))?;
         sum.add(amounts)?;
     }
     Ok((sum, rows))

@@ -164,7 +164,7 @@ pub(super) async fn write_county(
             e => return Err(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| Error::Queue(format!("writing {path}: no tries left"))))
+    Err(last_error.unwrap_or_else(|| Error::Aborted(format!("writing {path}: no tries left"))))
 }
 
 /// The temporary name of one try of one attempt at writing `path`.

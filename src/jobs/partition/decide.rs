@@ -181,7 +181,7 @@ mod tests {
 
     /// Neither a missing file nor a DataNode's failure (e.g. a row count that disagrees).
     fn other() -> Error {
-        Error::InvalidInput("holds 9 rows, expected 10".into())
+        Error::BadData("holds 9 rows, expected 10".into())
     }
 
     /// A row: its name, the stored record, the reuse's outcome, the NameNode's answer, then

@@ -256,7 +256,7 @@ impl Counties {
         let mut sum = LoanSum::default();
         while let Some(batch) = rows.next().await? {
             let amounts = batch.column_by_name(AMOUNT_COLUMN).ok_or_else(|| {
-                Error::InvalidInput(format!("{EXPORT_PATH} has no {AMOUNT_COLUMN} column"))
+                Error::BadData(format!("{EXPORT_PATH} has no {AMOUNT_COLUMN} column"))
             })?;
             sum.add(amounts)?;
             encoder.write(&batch)?;

@@ -129,7 +129,7 @@ pub async fn wait<T: Clone>(
                 return Ok(result);
             }
             if outcome.changed().await.is_err() {
-                return Err(Error::Queue(format!(
+                return Err(Error::Aborted(format!(
                     "job {job_id} ended without an outcome"
                 )));
             }

@@ -110,7 +110,7 @@ where
             }
         }
     }
-    let error = Arc::new(Error::Queue(format!("{label}: no attempts allowed")));
+    let error = Arc::new(Error::Aborted(format!("{label}: no attempts allowed")));
     unfinished.finish(Err(error.clone()));
     Err(Error::Job(error))
 }
