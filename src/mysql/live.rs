@@ -55,7 +55,7 @@ async fn read_values(mysql: &MySql, query: &str, mut each: impl FnMut(RecordBatc
 
 /// Production: [`MySql::stream`].
 async fn read_wire(mysql: &MySql, query: &'static str, mut each: impl FnMut(RecordBatch)) -> u64 {
-    let (_, mut batches) = mysql
+    let (_, mut batches, _reader) = mysql
         .stream(query, BATCH_ROWS)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

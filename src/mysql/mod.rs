@@ -28,7 +28,7 @@ use std::{
 
 use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
 use mysql_async::{Conn, Opts, OptsBuilder, prelude::Queryable};
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 pub use self::schema::{parse_decimal, schema_of};
 use self::{builders::BatchBuilder, wire::Wire};
@@ -139,16 +139,18 @@ impl MySql {
 
     /// Runs `query` and streams its rows as Arrow batches of `batch_rows` rows. The schema
     /// is known once the query has started; errors after that arrive through the channel.
+    /// The reader task ends once the rows are sent or the receiver is dropped (then it ends
+    /// the query on the server); its handle comes back so the caller can wait for that.
     pub async fn stream(
         &self,
         query: &'static str,
         batch_rows: usize,
-    ) -> Result<(SchemaRef, mpsc::Receiver<Result<Delivery>>)> {
+    ) -> Result<(SchemaRef, mpsc::Receiver<Result<Delivery>>, JoinHandle<()>)> {
         let mut wire = self.open_wire().await?;
         let (schema_tx, schema_rx) = tokio::sync::oneshot::channel();
         let (tx, rx) = mpsc::channel(2);
         let (stall, reader) = (self.stall, self.clone());
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut schema_tx = Some(schema_tx);
             let sent = Progress::default();
             let outcome = tokio::select! {
@@ -175,7 +177,7 @@ impl MySql {
         let schema = schema_rx
             .await
             .map_err(|_| Error::Aborted("MySQL reader stopped before sending a schema".into()))??;
-        Ok((schema, rx))
+        Ok((schema, rx, task))
     }
 
     /// Ends connection `id` on the server, and its query with it: dropping our end alone

@@ -10,7 +10,7 @@ mod upload;
 use std::{sync::Arc, time::Instant};
 
 use self::{
-    pipeline::{StopOnDrop, cluster_stage, encode_groups},
+    pipeline::{AttemptTasks, StopOnDrop, cluster_stage, encode_groups},
     progress::{ExportTracker, watch_progress},
     spill::SpillPlace,
     upload::Uploader,
@@ -174,7 +174,9 @@ impl Exporter {
         let expected_bytes = store.export()?.and_then(|e| e.bytes);
         let (spool, sink) =
             Spool::create(&config.spool_dir, &format!("{tag}.parquet"), expected_bytes).await?;
-        let (schema, batches) = mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let (schema, batches, reader) = mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;
+        let mut tasks = AttemptTasks::default();
+        tasks.keep("MySQL reader", reader);
         let spill = SpillPlace {
             dir: config.spool_dir.clone(),
             prefix: tag.clone(),
@@ -182,31 +184,50 @@ impl Exporter {
         // Whatever ends this attempt (an error, a give-up, a drop) stops its clusterer and
         // encoder threads too, and with them the MySQL reader: no retry runs beside them.
         let stop = StopOnDrop::default();
-        let groups = cluster_stage(&schema, batches, spill, progress.clone(), stop.flag())?;
+        let (groups, clusterer) =
+            match cluster_stage(&schema, batches, spill, progress.clone(), stop.flag()) {
+                Ok(stage) => stage,
+                Err(e) => {
+                    tasks.end(stop).await;
+                    return Err(e);
+                }
+            };
+        tasks.keep("clusterer", clusterer);
+        let (encoded_tx, encoded_rx) = tokio::sync::oneshot::channel();
         let stopped = stop.flag();
-        let encode = async {
-            let what = format!("the export spool for {EXPORT_PATH}");
-            let encoded = tokio::task::spawn_blocking(move || {
+        let what = format!("the export spool for {EXPORT_PATH}");
+        tasks.keep(
+            "encoder",
+            tokio::task::spawn_blocking(move || {
                 let mut sink = sink;
-                let encoded = encode_groups(&mut sink, &what, schema, groups, &stopped)?;
-                sink.complete();
-                Ok(encoded)
-            })
-            .await
-            .map_err(|e| Error::Aborted(format!("the export's encoder stopped: {e}")))?;
+                let encoded = encode_groups(&mut sink, &what, schema, groups, &stopped);
+                if encoded.is_ok() {
+                    sink.complete();
+                }
+                let _ = encoded_tx.send(encoded);
+            }),
+        );
+        let encode = async {
+            let encoded = encoded_rx.await.map_err(|_| {
+                Error::Aborted("the export's encoder stopped without an answer".into())
+            })??;
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
                 "export encoded into the spool"
             );
-            encoded
+            Ok(encoded)
         };
         let uploader = Uploader::new(&self.services);
         let work =
             async { tokio::try_join!(encode, uploader.upload_spool(&spool, EXPORT_PATH, &tag)) };
-        let (encoded, tmp) = tokio::select! {
-            done = work => done?,
+        let outcome = tokio::select! {
+            done = work => done,
             never = watch_progress(&progress, &spool) => match never {},
         };
+        // The stages have ended (or are told to now): wait for them before going on, so
+        // a failed attempt's query, threads and files are gone before the next one starts.
+        tasks.end(stop).await;
+        let (encoded, tmp) = outcome?;
         let staged = Staged::new(tmp, EXPORT_PATH, encoded.written);
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and

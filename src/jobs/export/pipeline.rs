@@ -8,7 +8,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use arrow::datatypes::SchemaRef;
@@ -19,7 +19,7 @@ use parquet::{
         properties::{EnabledStatistics, WriterProperties},
     },
 };
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
 use super::{
     cluster::{ClusterRules, CountyClusterer, RowGroup},
@@ -79,23 +79,63 @@ fn attempt_ended() -> Error {
 /// batches in table order, hands the encoder county-clustered row groups. The hand-over is
 /// a rendezvous: the next group waits here while the encoder reads the one before, batch
 /// by batch, so no more than one group's in-memory rows are out of the clusterer's budget.
+/// The thread's handle comes back with the groups: the attempt waits for it to end.
 pub(super) fn cluster_stage(
     schema: &SchemaRef,
     batches: mpsc::Receiver<Result<Delivery>>,
     spill: SpillPlace,
     progress: Arc<ExportProgress>,
     stop: Arc<AtomicBool>,
-) -> Result<std::sync::mpsc::Receiver<Result<Clustered>>> {
+) -> Result<(std::sync::mpsc::Receiver<Result<Clustered>>, JoinHandle<()>)> {
     let clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES, spill)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(0);
-    tokio::task::spawn_blocking(move || {
+    let thread = tokio::task::spawn_blocking(move || {
         // false: the encoder gave up
         let send = |item: Result<Clustered>| tx.send(item).is_ok();
         if let Err(e) = cluster_all(clusterer, batches, &progress, &stop, &send) {
             send(Err(e));
         }
     });
-    Ok(rx)
+    Ok((rx, thread))
+}
+
+/// How long an ended attempt waits for each of its stages to stop: a stage notices at its
+/// next batch, and the MySQL reader's `KILL` is bounded at 3 s.
+const STAGE_END: Duration = Duration::from_secs(10);
+
+/// The tasks of one export attempt (MySQL reader, clusterer, encoder), kept so the attempt
+/// ends only once they have: a retry never starts beside the query, spill files and memory
+/// of the attempt before it.
+#[derive(Default)]
+pub(super) struct AttemptTasks(Vec<(&'static str, JoinHandle<()>)>);
+
+impl AttemptTasks {
+    pub(super) fn keep(&mut self, stage: &'static str, task: JoinHandle<()>) {
+        self.0.push((stage, task));
+    }
+
+    /// Waits (bounded) for every stage to end, after `stop` told them to; a stage that
+    /// does not end in time is named in the log (and in the answer) and left to finish on
+    /// its own.
+    pub(super) async fn end(self, stop: StopOnDrop) -> Vec<&'static str> {
+        drop(stop);
+        let mut running = Vec::new();
+        for (stage, task) in self.0 {
+            match tokio::time::timeout(STAGE_END, task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(stage, error = %e, "an export stage ended abnormally"),
+                Err(_) => {
+                    tracing::warn!(
+                        stage,
+                        bound_s = STAGE_END.as_secs(),
+                        "an export stage did not end within its bound after the attempt"
+                    );
+                    running.push(stage);
+                }
+            }
+        }
+        running
+    }
 }
 
 /// Clusters every batch up to the reader's `End`, checks that every row it announced
@@ -230,7 +270,13 @@ fn export_props() -> WriterProperties {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, atomic::AtomicBool};
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicBool, Ordering},
+        },
+        time::Duration,
+    };
 
     use arrow::{
         array::{Int32Array, Int64Array},
@@ -239,7 +285,7 @@ mod tests {
     };
     use tokio::sync::mpsc;
 
-    use super::{Encoded, ExportProgress, cluster_stage, encode_groups};
+    use super::{AttemptTasks, Encoded, ExportProgress, StopOnDrop, cluster_stage, encode_groups};
     use crate::{
         error::Result,
         jobs::export::spill::SpillPlace,
@@ -282,7 +328,7 @@ mod tests {
         };
         let progress = Arc::new(ExportProgress::new("test", None));
         let stop = Arc::new(AtomicBool::new(false));
-        let groups = cluster_stage(&schema(), rx, place, progress, stop.clone())?;
+        let (groups, _clusterer) = cluster_stage(&schema(), rx, place, progress, stop.clone())?;
         tokio::task::spawn_blocking(move || {
             encode_groups(&mut Vec::new(), "test file", schema(), groups, &stop)
         })
@@ -313,6 +359,41 @@ mod tests {
         assert!(
             error.contains("stopped after 2 rows without reaching the end of the data"),
             "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ended_attempt_waits_until_its_reader_and_clusterer_have_stopped() {
+        let dir = TempDir::new();
+        let (tx, rx) = mpsc::channel(2);
+        // A reader that streams until its receiver is dropped, as MySql::stream's does.
+        let reader = tokio::spawn(async move {
+            while tx
+                .send(Ok(Delivery::Batch(batch(&[55001, 55003]))))
+                .await
+                .is_ok()
+            {}
+        });
+        let place = SpillPlace {
+            dir: dir.path().to_owned(),
+            prefix: "test".into(),
+        };
+        let progress = Arc::new(ExportProgress::new("test", None));
+        let stop = StopOnDrop::default();
+        let (groups, clusterer) =
+            cluster_stage(&schema(), rx, place, progress.clone(), stop.flag()).unwrap();
+        let mut tasks = AttemptTasks::default();
+        tasks.keep("reader", reader);
+        tasks.keep("clusterer", clusterer);
+        while progress.rows.load(Ordering::Relaxed) < 100 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The encoder has given up (dropped its end): the clusterer's last send fails.
+        drop(groups);
+        assert_eq!(
+            tasks.end(stop).await,
+            Vec::<&str>::new(),
+            "every stage ended"
         );
     }
 
