@@ -178,7 +178,7 @@ bench-ab-export bin_a bin_b rounds="3": dev-up
 bench-ab-create bin_a bin_b label_a="A" label_b="B": dev-up
     PYTHONPATH={{pythonpath}} python3 bench/ab_create.py {{bin_a}} {{bin_b}} --label-a "{{label_a}}" --label-b "{{label_b}}" --out bench/results/ab-create.json
 
-# Floor (a), DbToHdfs, create and reuse in each test set-up (tuned + MariaDB, course + MariaDB, course + Oracle MySQL): one table, bench/results/setups.json
+# Floor (a), DbToHdfs (with server CPU), the ConnectorX peer, create and reuse in each test set-up (tuned + MariaDB, course + MariaDB, course + Oracle MySQL): one table, bench/results/setups.json
 bench-setups: (bench-setup "fast" "mariadb") (bench-setup "course" "mariadb") (bench-setup "course" "mysql")
 
 # The bench-setups figures for one set-up (starts it, restarts the server with its flavour)
