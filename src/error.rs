@@ -77,6 +77,12 @@ pub enum Error {
     #[error("DataNode {}: {message}", hosts.join(", "))]
     DataNode { hosts: Vec<String>, message: String },
 
+    /// A DataNode that answers probes but did not finish a small write within its bound
+    /// (its threads wait on a silent node behind it, or it is overloaded). Worth another
+    /// try through a different node, but not a reason to distrust it for reads.
+    #[error("DataNode {host}: {message}")]
+    Busy { host: String, message: String },
+
     /// A dependency stayed unreachable for as long as we were willing to wait.
     #[error("{0}")]
     Unavailable(String),
@@ -159,6 +165,7 @@ impl Error {
                 | Error::Timeout(_)
                 | Error::WebHdfs { .. }
                 | Error::DataNode { .. }
+                | Error::Busy { .. }
         )
     }
 

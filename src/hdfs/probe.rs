@@ -60,7 +60,7 @@ pub(super) async fn watch_datanode(
     every: Duration,
 ) -> Error {
     let Some(addr) = addr else {
-        // Nothing to probe (a redirect without a port we can tell): CREATE_STALL bounds it.
+        // Nothing to probe (a redirect without a port we can tell): the caller's stall bound bounds it.
         return std::future::pending().await;
     };
     loop {

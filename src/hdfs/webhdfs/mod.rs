@@ -17,13 +17,6 @@ use crate::{
     spool::Progress,
 };
 
-/// Longest a DataNode writing a file through [`WebHdfs::create`] may take no bytes (or, after
-/// the last one, not confirm the file) while it keeps answering our probes: far above a
-/// healthy stock cluster's seconds to close a file, far below the NameNode's 90 s to declare
-/// a node dead. A bound on a stall, not on the whole write: a large file takes as long as
-/// its bytes need.
-pub const CREATE_STALL: Duration = Duration::from_secs(30);
-
 #[derive(Clone)]
 pub struct WebHdfs {
     http: reqwest::Client,
@@ -267,13 +260,13 @@ impl WebHdfs {
     /// [`WebHdfs::create_target`]; `progress` counts the bytes the body has handed over.
     /// Returns the DataNode's host.
     ///
-    /// The write has no fixed deadline: a healthy DataNode of a stock cluster may take
-    /// seconds to close a file (its pipeline, its disk), and a large file takes as long as
-    /// its bytes need. Instead the DataNode is probed by a TCP connection every
-    /// `probe_every` while it writes; when it stops accepting connections (killed or cut
-    /// off), the write fails at once with [`Error::DataNode`] naming it, so the caller can
-    /// exclude it next time. A DataNode that still answers but takes no bytes (or does not
-    /// confirm the file) for [`CREATE_STALL`] fails the same way.
+    /// The write has no fixed deadline: a large file takes as long as its bytes need.
+    /// Instead the DataNode is probed by a TCP connection every `probe_every` while it
+    /// writes; when it stops accepting connections (killed or cut off), the write fails at
+    /// once with [`Error::DataNode`] naming it, so the caller can exclude it next time. A
+    /// DataNode that still answers but takes no bytes (or does not confirm the file) for
+    /// `stall` fails with [`Error::Busy`]: its request may be queued behind writes stuck
+    /// on a silent node, which a stock DataNode gives up only after 60 s.
     #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
@@ -284,6 +277,7 @@ impl WebHdfs {
         block_size: u64,
         exclude: &[String],
         probe_every: Duration,
+        stall: Duration,
     ) -> Result<String> {
         let target = self
             .create_target(path, replication, block_size, exclude)
@@ -291,14 +285,14 @@ impl WebHdfs {
         tokio::select! {
             sent = self.send(&target, body) => sent.map(|()| target.host),
             lost = watch_datanode(&target.host, target.probe_addr(), &target.path, probe_every) => Err(lost),
-            idle = stalled(progress, CREATE_STALL) => Err(Error::datanode(
-                target.host.clone(),
-                format!(
-                    "CREATE {path}: answers probes but took no bytes or did not confirm the file for {} s ({} bytes sent)",
-                    idle.as_secs(),
+            idle = stalled(progress, stall) => Err(Error::Busy {
+                host: target.host.clone(),
+                message: format!(
+                    "CREATE {path}: answers probes but took no bytes or did not confirm the file for {:.1} s ({} bytes sent)",
+                    idle.as_secs_f64(),
                     progress.sent()
                 ),
-            )),
+            }),
         }
     }
 

@@ -80,3 +80,69 @@ fn a_create_target_is_probed_at_its_http_port() {
 fn an_empty_user_is_refused() {
     assert!(WebHdfs::new("http://boss:9870", " ").is_err());
 }
+
+/// Accepts connections on `listener` and answers each request with `reply` (or, when None,
+/// reads it and never answers: a DataNode whose request threads are all stuck).
+async fn serve_http(listener: tokio::net::TcpListener, reply: Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let reply = reply.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let _ = socket.read(&mut buf).await;
+            match reply {
+                Some(reply) => {
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                }
+                None => {
+                    // Keep reading (and so keep taking bytes) without ever answering.
+                    while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_datanode_that_answers_probes_but_never_confirms_is_busy_within_the_stall_bound() {
+    let datanode = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dn_addr = datanode.local_addr().unwrap();
+    tokio::spawn(serve_http(datanode, None));
+    let namenode = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nn_addr = namenode.local_addr().unwrap();
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{dn_addr}/webhdfs/v1/x?op=CREATE\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tokio::spawn(serve_http(namenode, Some(redirect)));
+
+    let webhdfs = WebHdfs::new(&format!("http://{nn_addr}"), "root").unwrap();
+    let progress = Progress::default();
+    let started = std::time::Instant::now();
+    let result = webhdfs
+        .create(
+            "/x",
+            reqwest::Body::from(vec![7u8; 1000]),
+            &progress,
+            1,
+            1024 * 1024,
+            &[],
+            Duration::from_millis(200),
+            Duration::from_millis(700),
+        )
+        .await;
+    let took = started.elapsed();
+    match result {
+        Err(Error::Busy { host, message }) => {
+            assert_eq!(host, "127.0.0.1");
+            assert!(message.contains("did not confirm"), "{message}");
+        }
+        other => panic!("expected a busy DataNode, got {other:?}"),
+    }
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_secs(5),
+        "gave up after {took:?}"
+    );
+}

@@ -169,9 +169,11 @@ impl Exporter {
         } = &*self.services;
         let started = Instant::now();
         let tag = format!("{job_id}-{attempt}");
-        let expected_rows = store.export()?.and_then(|e| e.rows);
+        // The previous export's size sizes this one's progress and spool check.
+        let previous = store.export()?;
+        let expected_rows = previous.as_ref().and_then(|e| e.rows);
         let progress = self.progress.track(job_id, expected_rows);
-        let expected_bytes = store.export()?.and_then(|e| e.bytes);
+        let expected_bytes = previous.as_ref().and_then(|e| e.bytes);
         let (spool, sink) =
             Spool::create(&config.spool_dir, &format!("{tag}.parquet"), expected_bytes).await?;
         let (schema, batches, reader) = mysql.stream(EXPORT_QUERY, BATCH_ROWS).await?;

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     CountyAnswer, CountyJob, Source, average_of,
-    big_file::current_generation,
+    big_file::adopt_export,
     decide::{Stat, Step, after_failed_reuse, after_stat, plan},
 };
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
     error::{Error, Result},
     jobs::services::Services,
     loans::{AMOUNT_COLUMN, LoanSum},
-    store::{PartitionRecord, Store},
+    store::{ExportRecord, PartitionRecord},
 };
 
 /// How CalcAvgLoan answers a county: at once, from its file, or by the partition job
@@ -47,8 +47,13 @@ pub(super) async fn answer(
         health,
         ..
     } = services;
-    let generation = current_generation(store, hdfs).await?;
-    check_exported(store, county)?;
+    // One read of the export record serves both the generation and the county check.
+    let export = store.export()?;
+    let generation = match &export {
+        Some(export) => export.generation,
+        None => adopt_export(store, hdfs).await?,
+    };
+    check_exported(export.as_ref(), county)?;
     let record = store.partition(county)?;
     let mut step = plan(record.as_ref(), generation);
     // Only I/O here: what follows each piece of it is `decide`'s. The walk is short:
@@ -92,8 +97,8 @@ pub(super) async fn answer(
 /// A county the current export does not hold is answered at once: no job, nothing
 /// durable, however many such calls arrive. Unknown when the export did not record its
 /// counties (an adopted file): then the partition job finds out.
-fn check_exported(store: &Store, county: i32) -> Result<()> {
-    let Some(export) = store.export()? else {
+fn check_exported(export: Option<&ExportRecord>, county: i32) -> Result<()> {
+    let Some(export) = export else {
         return Ok(());
     };
     match (export.holds(county), export.counties.as_deref()) {

@@ -51,9 +51,15 @@ const READER_LIFETIME: Duration = Duration::from_secs(30);
 /// The generation of the big file, adopting a file some earlier run left in HDFS when
 /// the store has none (for example after the store volume was lost).
 pub(super) async fn current_generation(store: &Store, hdfs: &Hdfs) -> Result<u64> {
-    if let Some(export) = store.export()? {
-        return Ok(export.generation);
+    match store.export()? {
+        Some(export) => Ok(export.generation),
+        None => adopt_export(store, hdfs).await,
     }
+}
+
+/// The store knows no export: a file left in HDFS becomes a new generation, or there is
+/// nothing to answer from yet.
+pub(super) async fn adopt_export(store: &Store, hdfs: &Hdfs) -> Result<u64> {
     match hdfs.stat(EXPORT_PATH).await? {
         Some(_) => {
             tracing::info!(

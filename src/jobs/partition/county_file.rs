@@ -20,6 +20,14 @@ use crate::{
 /// out until it declares it dead): each try excludes every node that failed before.
 const WRITE_TRIES: u32 = 4;
 
+/// Longest a DataNode that answers probes may take no bytes of a county file, or not
+/// confirm it after the last one. A healthy stock DataNode confirms a county file (a few
+/// hundred KiB) within about a second, two NameNode round trips included; one whose
+/// request threads wait on a silent node behind it would keep us for a minute, and every
+/// CalcAvgLoan for a new county waits on the partition workers meanwhile. The next try
+/// goes through another DataNode.
+const COUNTY_WRITE_STALL: Duration = Duration::from_secs(5);
+
 /// Rows per row group of a county file. The writer holds one row group's encoded pages
 /// until it is complete: this bounds that memory (a few MiB) for the largest county, while
 /// a county of the 1x data fits in one group, as before.
@@ -113,11 +121,18 @@ pub(super) async fn write_county(
     county: &EncodedCounty,
 ) -> Result<String> {
     let mut last_error = None;
+    // DataNodes too busy to take this file: avoided by this write's next tries only.
+    let mut busy: Vec<String> = Vec::new();
     for try_number in 1..=WRITE_TRIES {
         // Each try its own name: a failed try's file may still be open on a DataNode that
         // went silent, and must not be overwritten or renamed by the next one.
         let tmp = try_temp_path(path, job_id, attempt, try_number);
-        let avoid = services.health.avoid(&services.webhdfs).await;
+        let mut avoid = services.health.avoid(&services.webhdfs).await;
+        for host in &busy {
+            if !avoid.contains(host) {
+                avoid.push(host.clone());
+            }
+        }
         let progress = Arc::new(Progress::default());
         let body = reqwest::Body::wrap_stream(county.spool.follow(progress.clone()).await?);
         let created = services
@@ -130,6 +145,7 @@ pub(super) async fn write_county(
                 BLOCK_SIZE,
                 &avoid,
                 services.config.datanode_timeout,
+                COUNTY_WRITE_STALL,
             )
             .await;
         let error = match created {
@@ -149,11 +165,17 @@ pub(super) async fn write_county(
                 tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
                 last_error = Some(Error::DataNode { hosts, message });
             }
+            Error::Busy { host, message } => {
+                tracing::warn!(path, try_number, host, %message, "DataNode too slow with the write; trying another");
+                busy.push(host.clone());
+                last_error = Some(Error::Busy { host, message });
+            }
             e if !avoid.is_empty() => {
                 // The NameNode refuses when we exclude every node it has: our suspicions
                 // are stale (a node came back). Forget them and let the NameNode choose.
                 tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
                 services.health.forgive_all();
+                busy.clear();
                 last_error = Some(e);
             }
             e if e.is_retryable() => {
