@@ -187,6 +187,12 @@ bench-setup profile flavour: (dev-up profile flavour)
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
     LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/setups.py
 
+# CalcAvgLoan p50/p99/max under 16 clients for some minutes, DbToHdfs among them, a DataNode killed then another cut; answers checked against SQL (bench/results/soak.json)
+bench-soak profile="course" flavour="mariadb" minutes="4": (dev-up profile flavour)
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/soak.py --minutes {{minutes}}
+
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -150,6 +150,13 @@ def report(name, out):
         print(f"  error: {e}")
 
 
+def server_setting(name, default):
+    """A setting as the running server got it from its environment."""
+    environ = Path(f"/proc/{dev.server_pid()}/environ").read_bytes().split(b"\0")
+    values = [v.split(b"=", 1)[1].decode() for v in environ if v.startswith(name.encode() + b"=")]
+    return values[0] if values else default
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=4)
@@ -174,6 +181,10 @@ def main():
             dev.cluster("restore-dn", n, check=False)
     out = summarize(soak, soak.now())
     out["clients"], out["export_every_s"] = args.clients, args.export_every
+    out["partition_workers"] = server_setting("LENDER_PARTITION_WORKERS", "8 (default)")
+    out["server_peak_rss_mib"] = dev.peak_rss_mib(dev.server_pid())
+    print(f"  server: LENDER_PARTITION_WORKERS={out['partition_workers']}, "
+          f"peak RSS {out['server_peak_rss_mib']:.0f} MiB")
     report(name, out)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[name] = out
