@@ -87,9 +87,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3, help="rounds of floor (a), DbToHdfs and the peer (medians)")
     parser.add_argument("--counties", type=int, default=10, help="the largest counties, created then reused")
+    parser.add_argument("--label", default="", help="added to the set-up's name, e.g. 10x for the 10x data")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[setup_name()] = measure(args.reps, args.counties)
+    name = setup_name() + (f", {args.label}" if args.label else "")
+    results[name] = measure(args.reps, args.counties)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     print(table(results))

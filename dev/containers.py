@@ -417,26 +417,37 @@ def containers():
     return [line for line in out.split() if line.startswith(f"{PROJECT}-")]
 
 
+def ip_json(*args):
+    """What `ip -j ARGS` reports, parsed ([] when ip fails or prints nothing)."""
+    out = subprocess.run(["ip", "-j", *args], capture_output=True, text=True).stdout
+    return json.loads(out or "[]")
+
+
 def host_networks():
     """{network: what holds it} for every IPv4 network the host routes or has an address in,
     and every podman network's subnets: what a new podman network must not overlap."""
     held = {}
-    for cmd in (["ip", "-4", "-o", "route", "show", "table", "all"], ["ip", "-4", "-o", "addr"]):
-        out = subprocess.run(cmd, capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            for word in line.split():
-                if word[0].isdigit() and "/" in word:
-                    try:
-                        held[ipaddress.ip_network(word, strict=False)] = line.strip()
-                    except ValueError:
-                        pass
+
+    def hold(network, owner):
+        try:
+            held[ipaddress.ip_network(network, strict=False)] = owner
+        except ValueError:
+            pass
+
+    for route in ip_json("-4", "route", "show", "table", "all"):
+        if route.get("dst", "default") != "default":
+            table = route.get("table", "main")
+            hold(route["dst"], f"route {route['dst']} dev {route.get('dev', '?')} table {table}")
+    for link in ip_json("-4", "addr"):
+        for addr in link.get("addr_info", []):
+            if "local" in addr:
+                network = f"{addr['local']}/{addr.get('prefixlen', 32)}"
+                hold(network, f"address {addr['local']} on {link.get('ifname', '?')}")
     listing = podman("network", "ls", "--format", "json", check=False).stdout or "[]"
     for net in json.loads(listing):
         for subnet in net.get("subnets") or []:
-            try:
-                held[ipaddress.ip_network(subnet["subnet"], strict=False)] = f"podman network {net['name']}"
-            except (KeyError, ValueError):
-                pass
+            if "subnet" in subnet:
+                hold(subnet["subnet"], f"podman network {net.get('name', '?')}")
     return held
 
 

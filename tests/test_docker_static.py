@@ -696,3 +696,26 @@ def test_generated_client_talks_to_the_local_server(tmp_path, client_file):
     assert all(isinstance(k, str) and k and isinstance(v, int) and v > 0 for k, v in entries.items()), out
     blocks = math.ceil(status["length"] / status["blockSize"])
     assert sum(entries.values()) >= blocks, f"{entries}: fewer block replicas than the file's {blocks} blocks"
+
+
+def test_the_container_network_takes_the_first_subnet_nothing_on_the_host_holds(monkeypatch):
+    """A CI host once had 10.214.0.0/24: the subnet is picked around routes, addresses and
+    podman networks (as `ip -j` and `podman network ls` report them)."""
+    from types import SimpleNamespace
+
+    from dev import containers
+
+    reports = {
+        ("-4", "route", "show", "table", "all"): [
+            {"dst": "default", "dev": "eth0"},
+            {"dst": "10.216.0.0/24", "dev": "veth1", "table": "main"},
+        ],
+        ("-4", "addr"): [{"ifname": "ci0", "addr_info": [{"local": "10.214.0.9", "prefixlen": 24}]}],
+    }
+    monkeypatch.setattr(containers, "ip_json", lambda *args: reports[args])
+    podman_nets = [{"name": "podman", "subnets": [{"subnet": "10.215.0.0/24"}]}]
+    monkeypatch.setattr(containers, "podman",
+                        lambda *args, **kw: SimpleNamespace(stdout=json.dumps(podman_nets)))
+    held = containers.host_networks()
+    assert "address 10.214.0.9 on ci0" in held.values()
+    assert str(containers.free_subnet()) == "10.217.0.0/24"

@@ -21,10 +21,10 @@ pub enum CliError {
     #[error("no server on {listen}: {why}")]
     NoServer { listen: String, why: String },
 
-    /// The server answered its health check with something other than "serving", or not
-    /// in time.
-    #[error("{0}")]
-    NotServing(String),
+    /// The server's health check failed: an error, no answer in time, or a status other
+    /// than "serving".
+    #[error("health check of {service}: {why}")]
+    NotServing { service: String, why: NotServingWhy },
 
     /// The database file is held, usually by a server that does not listen where we asked.
     #[error("{source} (is a server running with this database but not listening on {listen}?)")]
@@ -44,6 +44,17 @@ pub enum CliError {
 
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// Why the server is not serving, as its health check told us.
+#[derive(Debug, thiserror::Error)]
+pub enum NotServingWhy {
+    #[error("{0}")]
+    Failed(String),
+    #[error("no answer within {0} s")]
+    NoAnswer(u64),
+    #[error("the server is {0}")]
+    Status(&'static str),
 }
 
 /// Why `lender job ID` (or the board's job page) found no single job.

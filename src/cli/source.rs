@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{CliError, PartitionsReport};
+use super::{CliError, PartitionsReport, error::NotServingWhy};
 use crate::{
     api::{
         admin::proto::{JobsRequest, PartitionsRequest, admin_client::AdminClient},
@@ -47,21 +47,26 @@ pub(super) async fn probe(config: &Config) -> Result<(), CliError> {
         let reply = HealthClient::new(channel)
             .check(request)
             .await
-            .map_err(|e| {
-                CliError::NotServing(format!("health check of {LENDER_SERVICE}: {}", e.message()))
-            })?;
+            .map_err(|e| not_serving(NotServingWhy::Failed(e.message().to_owned())))?;
         Ok::<_, CliError>(reply.into_inner().status())
     };
-    let status = tokio::time::timeout(Duration::from_secs(3), check)
+    let status = tokio::time::timeout(HEALTH_WAIT, check)
         .await
-        .map_err(|_| CliError::NotServing("health check: no answer within 3 s".into()))??;
+        .map_err(|_| not_serving(NotServingWhy::NoAnswer(HEALTH_WAIT.as_secs())))??;
     println!("{LENDER_SERVICE}: {}", status.as_str_name());
     match status {
         tonic_health::pb::health_check_response::ServingStatus::Serving => Ok(()),
-        _ => Err(CliError::NotServing(format!(
-            "{LENDER_SERVICE} is {}",
-            status.as_str_name()
-        ))),
+        _ => Err(not_serving(NotServingWhy::Status(status.as_str_name()))),
+    }
+}
+
+/// How long `lender health` waits for the server's answer.
+const HEALTH_WAIT: Duration = Duration::from_secs(3);
+
+fn not_serving(why: NotServingWhy) -> CliError {
+    CliError::NotServing {
+        service: LENDER_SERVICE.to_owned(),
+        why,
     }
 }
 

@@ -10,7 +10,7 @@ mod upload;
 use std::{sync::Arc, time::Instant};
 
 use self::{
-    pipeline::{AttemptTasks, StopOnDrop, cluster_stage, encode_groups},
+    pipeline::{AttemptTasks, cluster_stage, encode_groups},
     progress::{ExportTracker, watch_progress},
     spill::SpillPlace,
     upload::Uploader,
@@ -185,18 +185,17 @@ impl Exporter {
         };
         // Whatever ends this attempt (an error, a give-up, a drop) stops its clusterer and
         // encoder threads too, and with them the MySQL reader: no retry runs beside them.
-        let stop = StopOnDrop::default();
         let (groups, clusterer) =
-            match cluster_stage(&schema, batches, spill, progress.clone(), stop.flag()) {
+            match cluster_stage(&schema, batches, spill, progress.clone(), tasks.stop_flag()) {
                 Ok(stage) => stage,
                 Err(e) => {
-                    tasks.end(stop).await;
+                    tasks.end().await;
                     return Err(e);
                 }
             };
         tasks.keep("clusterer", clusterer);
         let (encoded_tx, encoded_rx) = tokio::sync::oneshot::channel();
-        let stopped = stop.flag();
+        let stopped = tasks.stop_flag();
         let what = format!("the export spool for {EXPORT_PATH}");
         tasks.keep(
             "encoder",
@@ -228,7 +227,7 @@ impl Exporter {
         };
         // The stages have ended (or are told to now): wait for them before going on, so
         // a failed attempt's query, threads and files are gone before the next one starts.
-        tasks.end(stop).await;
+        tasks.end().await;
         let (encoded, tmp) = outcome?;
         let staged = Staged::new(tmp, EXPORT_PATH, encoded.written);
 

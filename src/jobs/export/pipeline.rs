@@ -57,10 +57,10 @@ pub(super) enum Clustered {
 
 /// Set when an export attempt ends, however it ends; its stages poll it and stop.
 #[derive(Default)]
-pub(super) struct StopOnDrop(Arc<AtomicBool>);
+struct StopOnDrop(Arc<AtomicBool>);
 
 impl StopOnDrop {
-    pub(super) fn flag(&self) -> Arc<AtomicBool> {
+    fn flag(&self) -> Arc<AtomicBool> {
         self.0.clone()
     }
 }
@@ -106,21 +106,32 @@ const STAGE_END: Duration = Duration::from_secs(10);
 /// The tasks of one export attempt (MySQL reader, clusterer, encoder), kept so the attempt
 /// ends only once they have: a retry never starts beside the query, spill files and memory
 /// of the attempt before it.
+/// Its stop flag is raised when it ends, or when it is dropped (the attempt's future was):
+/// whatever ends the attempt stops its stages.
 #[derive(Default)]
-pub(super) struct AttemptTasks(Vec<(&'static str, JoinHandle<()>)>);
+pub(super) struct AttemptTasks {
+    stop: StopOnDrop,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
 
 impl AttemptTasks {
-    pub(super) fn keep(&mut self, stage: &'static str, task: JoinHandle<()>) {
-        self.0.push((stage, task));
+    /// The flag every stage polls: raised once the attempt ends.
+    pub(super) fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.flag()
     }
 
-    /// Waits (bounded) for every stage to end, after `stop` told them to; a stage that
+    pub(super) fn keep(&mut self, stage: &'static str, task: JoinHandle<()>) {
+        self.tasks.push((stage, task));
+    }
+
+    /// Raises the stop flag, then waits (bounded) for every stage to end; a stage that
     /// does not end in time is named in the log (and in the answer) and left to finish on
     /// its own.
-    pub(super) async fn end(self, stop: StopOnDrop) -> Vec<&'static str> {
+    pub(super) async fn end(self) -> Vec<&'static str> {
+        let AttemptTasks { stop, tasks } = self;
         drop(stop);
         let mut running = Vec::new();
-        for (stage, task) in self.0 {
+        for (stage, task) in tasks {
             match tokio::time::timeout(STAGE_END, task).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(stage, error = %e, "an export stage ended abnormally"),
@@ -285,7 +296,7 @@ mod tests {
     };
     use tokio::sync::mpsc;
 
-    use super::{AttemptTasks, Encoded, ExportProgress, StopOnDrop, cluster_stage, encode_groups};
+    use super::{AttemptTasks, Encoded, ExportProgress, cluster_stage, encode_groups};
     use crate::{
         error::Result,
         jobs::export::spill::SpillPlace,
@@ -379,10 +390,9 @@ mod tests {
             prefix: "test".into(),
         };
         let progress = Arc::new(ExportProgress::new("test", None));
-        let stop = StopOnDrop::default();
-        let (groups, clusterer) =
-            cluster_stage(&schema(), rx, place, progress.clone(), stop.flag()).unwrap();
         let mut tasks = AttemptTasks::default();
+        let (groups, clusterer) =
+            cluster_stage(&schema(), rx, place, progress.clone(), tasks.stop_flag()).unwrap();
         tasks.keep("reader", reader);
         tasks.keep("clusterer", clusterer);
         while progress.rows.load(Ordering::Relaxed) < 100 {
@@ -390,11 +400,7 @@ mod tests {
         }
         // The encoder has given up (dropped its end): the clusterer's last send fails.
         drop(groups);
-        assert_eq!(
-            tasks.end(stop).await,
-            Vec::<&str>::new(),
-            "every stage ended"
-        );
+        assert_eq!(tasks.end().await, Vec::<&str>::new(), "every stage ended");
     }
 
     #[tokio::test]
