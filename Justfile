@@ -150,12 +150,15 @@ test-containers:
 containers *args:
     python3 dev/containers.py {{args}}
 
-# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures; writes bench/results/ and BENCHMARKS.md
+# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures (BENCHMARKS.md); then the same few figures in each test set-up on both databases (setups.json) and the soak on the course cluster with each database (soak.json); writes bench/results/
 bench: dev-up dev-serve
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     PYTHONPATH={{pythonpath}} python3 bench/bench.py
     PYTHONPATH={{pythonpath}} python3 bench/bench.py --scale 10
     PYTHONPATH={{pythonpath}} python3 bench/bench.py --recovery
+    just bench-setups
+    just bench-soak course mariadb
+    just bench-soak course mysql
 
 # Recovery part only: kill / cut a DataNode in both NameNode profiles, time the correct answers (merged into BENCHMARKS.md)
 bench-recovery: dev-up dev-serve
