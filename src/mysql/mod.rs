@@ -47,8 +47,14 @@ pub const EXPORT_QUERY: &str = include_str!("../export_query.sql");
 /// found by TCP itself, not only by our stall bound.
 const TCP_KEEPALIVE: Duration = Duration::from_secs(10);
 
-/// Bound of a quick exchange with MySQL (a ping, a KILL, a goodbye).
+/// Bound of a quick exchange with MySQL (a ping, a goodbye).
 const QUICK: Duration = Duration::from_secs(3);
+
+/// Bound of ending a failed export's query: one connection and one `KILL`, milliseconds on
+/// a server that answers. The failed attempt waits for it before DbToHdfs answers (so no
+/// retry runs beside the query), and a frozen server never answers: the caller's error
+/// comes this much after the stall bound.
+const KILL_BOUND: Duration = Duration::from_millis(1500);
 
 /// How a read ended without an error.
 enum Read {
@@ -182,21 +188,22 @@ impl MySql {
 
     /// Ends connection `id` on the server, and its query with it: dropping our end alone
     /// leaves a query waiting on a lock, or a result still being sent, to run on beside the
-    /// next attempt. Bounded: a frozen server gets one try of `QUICK`.
+    /// next attempt. Bounded: a frozen server gets one try of [`KILL_BOUND`].
     async fn kill(&self, id: u32) {
         let kill = async {
             let mut conn = Conn::new(self.opts.clone()).await?;
             conn.query_drop(format!("KILL {id}")).await?;
             conn.disconnect().await
         };
-        match tokio::time::timeout(QUICK, kill).await {
+        match tokio::time::timeout(KILL_BOUND, kill).await {
             Ok(Ok(())) => tracing::info!(connection = id, "ended the export's MySQL query"),
             Ok(Err(e)) => {
                 tracing::warn!(connection = id, error = %e, "could not end the export's MySQL query")
             }
             Err(_) => tracing::warn!(
                 connection = id,
-                "could not end the export's MySQL query: MySQL did not answer within 3 s"
+                bound_ms = KILL_BOUND.as_millis() as u64,
+                "could not end the export's MySQL query: MySQL did not answer in time"
             ),
         }
     }

@@ -100,7 +100,7 @@ pub(super) fn cluster_stage(
 }
 
 /// How long an ended attempt waits for each of its stages to stop: a stage notices at its
-/// next batch, and the MySQL reader's `KILL` is bounded at 3 s.
+/// next batch, and the MySQL reader's `KILL` is bounded at 1.5 s.
 const STAGE_END: Duration = Duration::from_secs(10);
 
 /// The tasks of one export attempt (MySQL reader, clusterer, encoder), kept so the attempt
