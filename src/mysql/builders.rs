@@ -4,9 +4,9 @@
 
 use arrow::{
     array::{
-        ArrayBuilder, ArrayRef, BinaryBuilder, Date32Builder, Decimal128Builder, Float32Builder,
-        Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-        UInt64Builder,
+        ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, Date32Builder, Decimal128Builder,
+        Float32Builder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+        TimestampMicrosecondBuilder, UInt64Builder,
     },
     datatypes::{DataType, SchemaRef},
     record_batch::RecordBatch,
@@ -20,6 +20,8 @@ pub(super) struct BatchBuilder {
     pub(super) columns: Vec<ColumnBuilder>,
     /// Rows in the batch so far (counted from 1 in cell errors).
     pub(super) rows: usize,
+    /// Rows a batch holds: the builders are sized for it.
+    capacity: usize,
 }
 
 pub(super) enum ColumnBuilder {
@@ -46,6 +48,7 @@ impl BatchBuilder {
             schema,
             columns,
             rows: 0,
+            capacity,
         }
     }
 
@@ -64,7 +67,12 @@ impl BatchBuilder {
     }
 
     pub(super) fn finish(&mut self) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let capacity = self.capacity;
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|column| column.finish_presized(capacity))
+            .collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|e| Error::arrow("assembling a batch of exported rows", e))
@@ -72,7 +80,13 @@ impl BatchBuilder {
 }
 
 impl ColumnBuilder {
+    /// A builder for `capacity` rows; text and binary columns start with 8 bytes a row.
     pub(super) fn new(data_type: &DataType, capacity: usize) -> Self {
+        Self::sized(data_type, capacity, capacity * 8)
+    }
+
+    /// A builder for `capacity` rows and, for text and binary, `value_bytes` of values.
+    fn sized(data_type: &DataType, capacity: usize, value_bytes: usize) -> Self {
         match data_type {
             DataType::Int32 => Self::Int32(Int32Builder::with_capacity(capacity)),
             DataType::Int64 => Self::Int64(Int64Builder::with_capacity(capacity)),
@@ -88,8 +102,8 @@ impl ColumnBuilder {
             DataType::Timestamp(_, _) => {
                 Self::Timestamp(TimestampMicrosecondBuilder::with_capacity(capacity))
             }
-            DataType::Binary => Self::Binary(BinaryBuilder::with_capacity(capacity, capacity * 8)),
-            _ => Self::Utf8(StringBuilder::with_capacity(capacity, capacity * 8)),
+            DataType::Binary => Self::Binary(BinaryBuilder::with_capacity(capacity, value_bytes)),
+            _ => Self::Utf8(StringBuilder::with_capacity(capacity, value_bytes)),
         }
     }
 
@@ -106,6 +120,20 @@ impl ColumnBuilder {
             Self::Binary(b) => b.append_null(),
             Self::Utf8(b) => b.append_null(),
         }
+    }
+
+    /// The column's array, and a builder left sized for a next batch like this one (its
+    /// value bytes plus an eighth): arrow's builders restart empty after `finish`, so every
+    /// batch grew its buffers again by doubling, copying them on each step.
+    fn finish_presized(&mut self, capacity: usize) -> ArrayRef {
+        let array = self.finish();
+        let value_bytes = match self {
+            Self::Binary(_) => array.as_binary_opt::<i32>().map_or(0, |a| a.values().len()),
+            Self::Utf8(_) => array.as_string_opt::<i32>().map_or(0, |a| a.values().len()),
+            _ => 0,
+        };
+        *self = Self::sized(array.data_type(), capacity, value_bytes + value_bytes / 8);
+        array
     }
 
     pub(super) fn finish(&mut self) -> ArrayRef {

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::{
+    array::{Array, AsArray},
+    datatypes::{DataType, Decimal128Type, Field, Schema},
+};
 use mysql_async::Value;
 
 use bytes::BytesMut;
@@ -61,6 +64,42 @@ fn builders_turn_values_into_typed_arrays() {
     assert_eq!(array.null_count(), 1);
     assert_eq!(batch.len(), 0);
     assert_eq!(batch.finish().unwrap().num_columns(), 3);
+}
+
+/// Each batch after the first starts from builders sized after the one before: the types
+/// must stay the schema's, and values longer than the last batch's must still fit.
+#[test]
+fn a_builder_reused_after_finish_keeps_its_types_and_takes_longer_values() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("d", DataType::Decimal128(10, 2), true),
+        Field::new("s", DataType::Utf8, true),
+    ]));
+    let mut batch = BatchBuilder::new(schema.clone(), 2);
+    let fill = |batch: &mut BatchBuilder, rows: Vec<(Value, Value)>| {
+        for (d, s) in rows {
+            batch.columns[0].append(d).unwrap();
+            batch.columns[1].append(s).unwrap();
+        }
+        batch.finish().unwrap()
+    };
+    let text = |s: &str| Value::Bytes(s.as_bytes().to_vec());
+    let first = fill(
+        &mut batch,
+        vec![(text("1.50"), text("ab")), (text("2.25"), text("c"))],
+    );
+    assert_eq!(first.column(1).as_string::<i32>().value(0), "ab");
+    let long = "x".repeat(500);
+    let second = fill(
+        &mut batch,
+        vec![(text("3.00"), text(&long)), (Value::NULL, Value::NULL)],
+    );
+    assert_eq!(second.schema(), schema);
+    assert_eq!(
+        second.column(0).as_primitive::<Decimal128Type>().value(0),
+        300
+    );
+    assert_eq!(second.column(1).as_string::<i32>().value(0), long);
+    assert!(second.column(0).is_null(1) && second.column(1).is_null(1));
 }
 
 /// The server's side of [`row_packets_are_whole_and_an_err_is_the_servers_error`]: a row, a
