@@ -20,16 +20,11 @@ from pathlib import Path
 
 import grpc
 import lenderdev as dev
+from measure import percentile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "soak.json"
 CALL_TIMEOUT = 60
 KILLED, CUT = 2, 3
-
-
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p / 100))]
 
 
 class Soak:

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::{
     CountyAnswer, CountyJob, Source, average_of,
-    big_file::adopt_export,
+    big_file::generation_of,
     decide::{Stat, Step, after_failed_reuse, after_stat, plan},
 };
 use crate::{
@@ -49,10 +49,7 @@ pub(super) async fn answer(
     } = services;
     // One read of the export record serves both the generation and the county check.
     let export = store.export()?;
-    let generation = match &export {
-        Some(export) => export.generation,
-        None => adopt_export(store, hdfs).await?,
-    };
+    let generation = generation_of(export.as_ref(), store, hdfs).await?;
     check_exported(export.as_ref(), county)?;
     let record = store.partition(county)?;
     let mut step = plan(record.as_ref(), generation);

@@ -24,7 +24,7 @@ use crate::{
     hdfs::{Hdfs, bounded},
     loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
     parquet::{ParquetFile, open_parquet},
-    store::Store,
+    store::{ExportRecord, Store},
 };
 
 /// The big file of one generation: its footer, and one reader shared by every partition
@@ -51,7 +51,16 @@ const READER_LIFETIME: Duration = Duration::from_secs(30);
 /// The generation of the big file, adopting a file some earlier run left in HDFS when
 /// the store has none (for example after the store volume was lost).
 pub(super) async fn current_generation(store: &Store, hdfs: &Hdfs) -> Result<u64> {
-    match store.export()? {
+    generation_of(store.export()?.as_ref(), store, hdfs).await
+}
+
+/// [`current_generation`] for a caller that has read the export record already.
+pub(super) async fn generation_of(
+    export: Option<&ExportRecord>,
+    store: &Store,
+    hdfs: &Hdfs,
+) -> Result<u64> {
+    match export {
         Some(export) => Ok(export.generation),
         None => adopt_export(store, hdfs).await,
     }
@@ -59,7 +68,7 @@ pub(super) async fn current_generation(store: &Store, hdfs: &Hdfs) -> Result<u64
 
 /// The store knows no export: a file left in HDFS becomes a new generation, or there is
 /// nothing to answer from yet.
-pub(super) async fn adopt_export(store: &Store, hdfs: &Hdfs) -> Result<u64> {
+async fn adopt_export(store: &Store, hdfs: &Hdfs) -> Result<u64> {
     match hdfs.stat(EXPORT_PATH).await? {
         Some(_) => {
             tracing::info!(
