@@ -8,6 +8,9 @@ project := env_var_or_default("PROJECT", "p4")
 # (.local/py) and the helpers tests and bench share (pylib/lenderdev.py). pytest.ini's
 # pythonpath gives pytest the same.
 pythonpath := ".local/py:pylib"
+# The "before" of `just bench-before-after`: main when issue 24 was filed, before the export's
+# own row reader, the Parquet spill, one allocator arena and the presized builders.
+before_rev := "104fc93"
 
 _default:
     @just --list --unsorted
@@ -150,15 +153,18 @@ test-containers:
 containers *args:
     python3 dev/containers.py {{args}}
 
-# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures (BENCHMARKS.md); then the same few figures in each test set-up on both databases (setups.json) and the soak on the course cluster with each database (soak.json); writes bench/results/
+# Full benchmark: 1x run (restarts the server, kills/restores DataNodes), the 10x DbToHdfs part, then recovery after DataNode failures (BENCHMARKS.md); then the same few figures in each test set-up on both databases at 1x and 10x (setups.json), before/after A/B per database (ab-export-*.json), the soak with each database (soak.json), and the goals met or missed (goals.md); writes bench/results/
 bench: dev-up dev-serve
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     PYTHONPATH={{pythonpath}} python3 bench/bench.py
     PYTHONPATH={{pythonpath}} python3 bench/bench.py --scale 10
     PYTHONPATH={{pythonpath}} python3 bench/bench.py --recovery
     just bench-setups
+    just bench-setups-10x
+    just bench-before-after
     just bench-soak course mariadb
     just bench-soak course mysql
+    just bench-goals
 
 # Recovery part only: kill / cut a DataNode in both NameNode profiles, time the correct answers (merged into BENCHMARKS.md)
 bench-recovery: dev-up dev-serve
@@ -184,11 +190,22 @@ bench-ab-create bin_a bin_b label_a="A" label_b="B": dev-up
 # Floor (a), DbToHdfs (with server CPU), the ConnectorX peer, create and reuse in each test set-up (tuned + MariaDB, course + MariaDB, course + Oracle MySQL): one table, bench/results/setups.json
 bench-setups: (bench-setup "fast" "mariadb") (bench-setup "course" "mariadb") (bench-setup "course" "mysql")
 
-# The bench-setups figures for one set-up (starts it, restarts the server with its flavour)
-bench-setup profile flavour: (dev-up profile flavour)
+# The bench-setups figures at 10x, course cluster, both databases (loads the 10x dump, then the 1x data back: ~25 min)
+bench-setups-10x: (bench-setup "course" "mariadb" "--scale 10 --reps 2") (bench-setup "course" "mysql" "--scale 10 --reps 2")
+
+# The bench-setups figures for one set-up (starts it, restarts the server with its flavour); args go to bench/setups.py
+bench-setup profile flavour *args: (dev-up profile flavour)
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/setups.py
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/setups.py {{args}}
+
+# Server CPU, wall, peak RSS per DbToHdfs: rev's build against this one, alternating rounds, course cluster, both databases (bench/results/ab-export-<flavour>.json)
+bench-before-after rev=before_rev rounds="3": (dev-up "course" "mariadb") (dev-up "course" "mysql")
+    bash bench/before_after.sh {{rev}} {{rounds}}
+
+# The issue-24 goals, met or missed with the reason measured and the next lever, from the saved results (bench/results/goals.md)
+bench-goals:
+    python3 bench/goals.py
 
 # CalcAvgLoan p50/p99/max under 16 clients for some minutes, DbToHdfs among them, a DataNode killed then another cut; answers checked against SQL (bench/results/soak.json)
 bench-soak profile="course" flavour="mariadb" minutes="4": (dev-up profile flavour)
