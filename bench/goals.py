@@ -35,9 +35,11 @@ LEVERS = {
             "rows waiting as encoded pages (several times smaller than Arrow rows)"),
     "rss_scale": ("at 10x a county's spilled rows are read back while MySQL still sends (+20 MB of heap)",
                   "the same lever: no read-back at all"),
-    "create": ("the county file's close: the DataNode confirms the last block after ~0.4 s on Hadoop's "
-               "defaults in about half the rounds (the create floor pays it too)",
-               "close the county file without waiting for the NameNode's retry (hdfs-native) or answer "
+    "create": ("a create is at its floor (create / floor <= 1): writing the same bytes with hdfs-native and "
+               "reading them back pays the same wait at close, where the NameNode completes a file only after "
+               "the DataNode reported its block, and the writer asks again after 400 ms (the DataNode's Java "
+               "client behind WebHDFS, ours) or 500 ms (hdfs-native, the floor's); about half the creates wait",
+               "a client whose close asks again sooner (the retry delay is a constant in both clients), or answer "
                "from the big file while the county file is written"),
     "reuse": ("a NameNode round trip (the file's block locations) before the read, which the raw read of an "
               "open client also pays; the rest is gRPC and the job queue",

@@ -1,5 +1,5 @@
 //! The hdfs-native client: NameNode calls bounded in time (a NameNode that is down gives a
-//! clear error, not minutes of retries), whole-file reads bounded per block, and the
+//! clear error, not minutes of retries), reads bounded per block (whole files or byte ranges), and the
 //! renames and deletes that publication and cleanup need.
 
 use std::{sync::Arc, time::Duration};
@@ -11,6 +11,64 @@ use crate::{
     config::{BLOCK_SIZE, Config, TMP_DIR},
     error::{Error, Result},
 };
+
+/// A file opened for reading; each read is bounded in time.
+pub struct OpenFile {
+    path: String,
+    reader: FileReader,
+    stall: Duration,
+}
+
+impl OpenFile {
+    /// The file's length in bytes, as the NameNode gave it at opening.
+    pub fn length(&self) -> u64 {
+        self.reader.file_length() as u64
+    }
+
+    /// `len` bytes from `offset`, bounded by the stall given at opening: a healthy DataNode
+    /// sends a block in milliseconds, a silent one is given up on.
+    pub async fn read(&self, offset: u64, len: u64) -> Result<Bytes> {
+        let what = || {
+            format!(
+                "reading {} at byte {offset} of {}",
+                self.path,
+                self.length()
+            )
+        };
+        bounded(what(), self.stall, async {
+            self.reader
+                .read_range(offset as usize, len as usize)
+                .await
+                .map_err(|e| Error::hdfs(what(), e))
+        })
+        .await
+    }
+
+    /// The whole file, a block at a time, each read bounded by the stall: a healthy
+    /// DataNode sends a block in milliseconds, a silent one is given up on after the stall
+    /// however large the file. A file of one block is one request.
+    pub async fn read_all(&self) -> Result<Bytes> {
+        let len = self.length();
+        // Only a file of several blocks needs a buffer to join them in.
+        let mut whole = bytes::BytesMut::new();
+        let mut offset = 0;
+        loop {
+            let want = BLOCK_SIZE.min(len - offset);
+            let part = self.read(offset, want).await?;
+            if want == len {
+                return Ok(part);
+            }
+            if whole.is_empty() {
+                whole.reserve(len as usize);
+            }
+            whole.extend_from_slice(&part);
+            offset += want;
+            if offset >= len {
+                return Ok(whole.freeze());
+            }
+        }
+    }
+}
 
 /// Shared HDFS client. Cheap to clone.
 #[derive(Clone)]
@@ -61,40 +119,16 @@ impl Hdfs {
             .map_err(|e| Error::hdfs(format!("opening {path}"), e))
     }
 
-    /// Reads a whole file, a block at a time, each read bounded by `stall`: a healthy
-    /// DataNode sends a block in milliseconds, a silent one is given up on after `stall`
-    /// however large the file. A file of one block is one request, as before. Opening it
+    /// Opens `path` for reads each bounded by `stall` (see [`OpenFile::read`]). Opening it
     /// (a NameNode call) is bounded by `stall` too: a caller that asks the NameNode again
     /// after a failure must not spend two NameNode timeouts.
-    pub async fn read_all(&self, path: &str, stall: Duration) -> Result<Bytes> {
+    pub async fn open_bounded(&self, path: &str, stall: Duration) -> Result<OpenFile> {
         let reader = bounded(format!("opening {path}"), stall, self.open(path)).await?;
-        let len = reader.file_length();
-        let chunk = BLOCK_SIZE as usize;
-        // Only a file of several blocks needs a buffer to join them in.
-        let mut whole = bytes::BytesMut::new();
-        let mut offset = 0;
-        loop {
-            let want = chunk.min(len - offset);
-            let what = || format!("reading {path} at byte {offset} of {len}");
-            let part = bounded(what(), stall, async {
-                reader
-                    .read_range(offset, want)
-                    .await
-                    .map_err(|e| Error::hdfs(what(), e))
-            })
-            .await?;
-            if want == len {
-                return Ok(part);
-            }
-            if whole.is_empty() {
-                whole.reserve(len);
-            }
-            whole.extend_from_slice(&part);
-            offset += want;
-            if offset >= len {
-                return Ok(whole.freeze());
-            }
-        }
+        Ok(OpenFile {
+            path: path.to_owned(),
+            reader,
+            stall,
+        })
     }
 
     pub async fn delete(&self, path: &str) -> Result<bool> {

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use parquet::arrow::{ProjectionMask, arrow_reader::ParquetRecordBatchReaderBuilder};
 use tokio::sync::Semaphore;
 
 use super::{
-    CountyAnswer, CountyJob, Source, average_of,
+    CountyAnswer, CountyJob, Source,
+    amounts::{CountyFooters, read_amounts},
+    average_of,
     big_file::generation_of,
     decide::{Stat, Step, after_failed_reuse, after_stat, plan},
 };
@@ -18,9 +18,15 @@ use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
     jobs::services::Services,
-    loans::{AMOUNT_COLUMN, LoanSum},
     store::{ExportRecord, PartitionRecord},
 };
+
+/// What a reuse read needs beside the services: a slot among the reads at once, and the
+/// footers of county files read before.
+pub(super) struct ReuseReads {
+    pub(super) slots: Semaphore,
+    pub(super) footers: CountyFooters,
+}
 
 /// How CalcAvgLoan answers a county: at once, from its file, or by the partition job
 /// that (re)builds the file.
@@ -30,10 +36,10 @@ pub(in crate::jobs) enum Answer {
 }
 
 /// Walks `decide`'s steps for `county` up to an answer or the job to submit; reuse reads
-/// wait for one of `reuse_reads`.
+/// wait for one of `reuse_reads`' slots.
 pub(super) async fn answer(
     services: &Services,
-    reuse_reads: &Semaphore,
+    reuse_reads: &ReuseReads,
     county: i32,
 ) -> Result<Answer> {
     if county <= 0 {
@@ -110,15 +116,16 @@ fn check_exported(export: Option<&ExportRecord>, county: i32) -> Result<()> {
     }
 }
 
-/// Answers from the county file: one read of the whole (small) file, then only the
-/// loan_amount column is decoded.
+/// Answers from the county file, of which only the loan_amount column is read and decoded
+/// once its footer is known (see [`super::amounts`]).
 async fn reuse(
     services: &Services,
-    reuse_reads: &Semaphore,
+    reuse_reads: &ReuseReads,
     record: &PartitionRecord,
 ) -> Result<CountyAnswer> {
-    // Each read holds a whole county file in memory: a burst of calls waits its turn.
+    // A first read holds a whole county file in memory: a burst of calls waits its turn.
     let _slot = reuse_reads
+        .slots
         .acquire()
         .await
         .map_err(|_| Error::Unavailable("the server is shutting down".into()))?;
@@ -136,8 +143,7 @@ async fn reuse(
     // three socket timeouts on a silent node (two cached connections, then a new one),
     // so bound each block's read at about one timeout and rebuild the file instead.
     let stall = services.config.datanode_timeout + Duration::from_millis(500);
-    let bytes = services.hdfs.read_all(&record.path, stall).await?;
-    let (sum, rows) = sum_amounts(bytes, &record.path)?;
+    let (sum, rows) = read_amounts(&services.hdfs, &reuse_reads.footers, record, stall).await?;
     if rows != record.rows {
         return Err(Error::BadData(format!(
             "{} holds {rows} rows, expected {}",
@@ -152,26 +158,4 @@ async fn reuse(
         rows: record.rows,
         bytes: record.bytes,
     })
-}
-
-/// Sums loan_amount over a whole Parquet file held in memory; also returns its row count.
-fn sum_amounts(bytes: Bytes, path: &str) -> Result<(LoanSum, u64)> {
-    let perr = |e| Error::parquet(format!("decoding {path}"), e);
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(perr)?;
-    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-    let amount_only = ProjectionMask::columns(builder.parquet_schema(), [AMOUNT_COLUMN]);
-    let reader = builder
-        .with_projection(amount_only)
-        .with_batch_size(64 * 1024)
-        .build()
-        .map_err(perr)?;
-    let mut sum = LoanSum::default();
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::arrow(format!("decoding {path}"), e))?;
-        let amounts = batch
-            .column_by_name(AMOUNT_COLUMN)
-            .ok_or_else(|| Error::BadData(format!("{path} has no {AMOUNT_COLUMN} column")))?;
-        sum.add(amounts)?;
-    }
-    Ok((sum, rows))
 }
