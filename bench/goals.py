@@ -140,8 +140,24 @@ def goals():
             for f in FLAVOURS}
 
 
+def summary(by_flavour):
+    """One line per goal, one column per database: the figure's headline and met / MISSED."""
+    names = {"mariadb": "MariaDB", "mysql": "Oracle MySQL"}
+    lines = ["| goal | target | " + " | ".join(names[f] for f in by_flavour) + " |",
+             "|---|---|" + "---|" * len(by_flavour)]
+    flavours = list(by_flavour)
+    for i, first in enumerate(by_flavour[flavours[0]]):
+        cells = []
+        for f in flavours:
+            r = by_flavour[f][i]
+            headline = r["figures"].split(" (")[0]
+            cells.append(r["status"] if r["status"] == "not measured" else f"{headline} {r['status']}")
+        lines.append(f"| {first['goal']} | {first['target']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def markdown(by_flavour):
-    lines = []
+    lines = summary(by_flavour)
     for flavour, rows in by_flavour.items():
         name = {"mariadb": "MariaDB", "mysql": "Oracle MySQL"}[flavour]
         lines += [f"### {name} (course cluster)", "",
