@@ -19,7 +19,7 @@ FLAVOURS = ("mariadb", "mysql")
 SETUP = "course + {flavour}"
 
 # Why a goal was missed when it was, and what to try next: from the profiles and heaptrack
-# runs of 2026-12-03 (README, "Benchmarks").
+# runs of 2026-12-03 (BENCHMARKS.md, "Dated measurements").
 LEVERS = {
     "vs_floor": ("the tail after MySQL's last row: most counties' rows wait for it (spilled), then are read "
                  "back and encoded (~0.9 s of a 3 s export at 1x); at 10x the read-back competes with the stream",

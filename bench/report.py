@@ -482,8 +482,20 @@ def render(json_path, write_md=True, md_path=None):
     json_path.write_text(json.dumps(r, indent=1))
     files = plots(r, json_path.parent)
     if write_md:
-        Path(md_path or ROOT / "BENCHMARKS.md").write_text(markdown(r, files, json_path))
+        md = Path(md_path or ROOT / "BENCHMARKS.md")
+        md.write_text(markdown(r, files, json_path) + kept_by_hand(md))
     return files
+
+
+HAND_KEPT = "# Dated measurements (kept by hand)"
+
+
+def kept_by_hand(md):
+    """The hand-kept part of an existing BENCHMARKS.md (from its heading on), so that a
+    re-render replaces only the generated part above it."""
+    text = md.read_text() if md.exists() else ""
+    at = text.find(HAND_KEPT)
+    return "\n---\n\n" + text[at:] if at >= 0 else ""
 
 
 def latest_full(out_dir):

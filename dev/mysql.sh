@@ -33,7 +33,8 @@
 #
 # Environment: LENDER_MYSQL_FLAVOUR (mariadb|mysql), LENDER_MYSQL_PORT (default 3306 for
 # mariadb, 3307 for mysql), LENDER_MYSQL_BUFFER_POOL (default 256M),
-# LENDER_MYSQL_BIND (`run` only: the address to serve on once loaded, default 0.0.0.0).
+# LENDER_MYSQL_BIND (`run` only: the address to serve on once loaded, default 0.0.0.0),
+# LENDER_MYSQL_REQUIRE_SECURE_TRANSPORT (mysql only: ON (default) refuses plaintext clients).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +42,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/dev/lib.sh"
 LOCAL="$ROOT/.local"
 POOL="${LENDER_MYSQL_BUFFER_POOL:-256M}"
+# Oracle MySQL refuses plaintext TCP clients, as managed MySQL services do (it makes its own
+# certificates at first start); OFF lets plaintext tools (the bench's peers) in.
+REQUIRE_TLS="${LENDER_MYSQL_REQUIRE_SECURE_TRANSPORT:-ON}"
 PASS=abc
 DB=CS544
 SYNTH="$LOCAL/data/hdma-wi-2021.sql.gz"
@@ -294,6 +298,7 @@ innodb_log_buffer_size=64M
 innodb_flush_log_at_trx_commit=2
 innodb_doublewrite=OFF
 max_connections=200
+require_secure_transport=$REQUIRE_TLS
 EOF
 }
 
@@ -534,6 +539,9 @@ cmd_up() {
     write_config
     start_server
     setup_users
+    if [ "$FLAVOUR" = mysql ]; then  # a server already running gets the setting too
+        client -e "SET GLOBAL require_secure_transport = $REQUIRE_TLS" >/dev/null
+    fi
     local dump
     dump="$(choose_dump "$DUMP_ARG")"
     ensure_loaded "$dump" 0
@@ -622,6 +630,8 @@ cmd_env() {
     echo "export LENDER_MYSQL_SOCKET=$SOCK"
     # the directory the flavour's client runs in (chroot), / for mariadb
     echo "export LENDER_MYSQL_FSROOT=$FSROOT"
+    # the CA of the certificates Oracle MySQL made at first start (tests of verify_ca)
+    if [ "$FLAVOUR" = mysql ]; then echo "export LENDER_DEV_MYSQL_CA=$DATADIR/ca.pem"; fi
 }
 
 main() {

@@ -30,6 +30,21 @@ pub struct Config {
     /// locked by another session, a dropped network path) before the export fails with a
     /// clear error; also the session's lock wait bound.
     pub mysql_stall: Duration,
+    /// How the MySQL connection uses TLS (`LENDER_MYSQL_SSL_MODE`), named after the mysql
+    /// client's `--ssl-mode` so its users recognise it.
+    pub mysql_ssl_mode: SslMode,
+    /// PEM file of the CA(s) trusted by `verify_ca` / `verify_identity` (`LENDER_MYSQL_SSL_CA`).
+    pub mysql_ssl_ca: Option<PathBuf>,
+    /// PEM file of the server's RSA public key (`LENDER_MYSQL_SERVER_PUBLIC_KEY`): lets
+    /// caching_sha2_password's full authentication run over plaintext without asking the
+    /// server for a key that anyone in the middle could replace.
+    pub mysql_server_public_key: Option<PathBuf>,
+    /// Whether that key may be asked of the server over plaintext
+    /// (`LENDER_MYSQL_GET_SERVER_PUBLIC_KEY`, as the mysql client's `--get-server-public-key`).
+    pub mysql_get_server_public_key: bool,
+    /// Largest MySQL packet accepted (`LENDER_MYSQL_MAX_PACKET_MIB`): an export row is about a
+    /// kilobyte, so a huge packet is a broken or hostile server, not data to buffer.
+    pub mysql_max_packet: usize,
     /// `hdfs://host:port`
     pub hdfs_url: String,
     /// NameNode HTTP base, `http://host:9870`
@@ -74,6 +89,19 @@ impl Config {
             mysql_url: env_or("LENDER_MYSQL_URL", "mysql://root:abc@mysql:3306/CS544"),
             mysql_wait: Duration::from_secs(env_num("LENDER_MYSQL_WAIT_SECS", 180)?),
             mysql_stall: Duration::from_secs(env_num("LENDER_MYSQL_STALL_SECS", 30)?.max(1)),
+            mysql_ssl_mode: env_or("LENDER_MYSQL_SSL_MODE", "preferred")
+                .parse()
+                .map_err(|e| format!("LENDER_MYSQL_SSL_MODE: {e}"))?,
+            mysql_ssl_ca: env_path("LENDER_MYSQL_SSL_CA"),
+            mysql_server_public_key: env_path("LENDER_MYSQL_SERVER_PUBLIC_KEY"),
+            mysql_get_server_public_key: env_bool("LENDER_MYSQL_GET_SERVER_PUBLIC_KEY", false)?,
+            mysql_max_packet: usize::try_from(env_num("LENDER_MYSQL_MAX_PACKET_MIB", 64)?)
+                .ok()
+                .and_then(|mib| mib.checked_mul(1 << 20))
+                .filter(|&bytes| (1 << 20..=1 << 30).contains(&bytes))
+                .ok_or(
+                    "LENDER_MYSQL_MAX_PACKET_MIB must be between 1 and 1024 (MySQL's own ceiling)",
+                )?,
             hdfs_url: env_or("LENDER_HDFS_URL", "hdfs://boss:9000"),
             webhdfs_url: env_or("LENDER_WEBHDFS_URL", "http://boss:9870"),
             hdfs_user: env_or("LENDER_HDFS_USER", DEFAULT_HDFS_USER),
@@ -102,6 +130,66 @@ impl Config {
                 env_num("LENDER_HISTORY_MAX_AGE_DAYS", 30)?.saturating_mul(24 * 60 * 60),
             ),
         })
+    }
+}
+
+/// How the MySQL connection uses TLS; the mysql client's `--ssl-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SslMode {
+    /// Never TLS.
+    Disabled,
+    /// TLS when the server offers it, plaintext otherwise; the certificate is not checked.
+    Preferred,
+    /// TLS or no connection; the certificate is not checked.
+    Required,
+    /// TLS with a certificate signed by a trusted CA (`LENDER_MYSQL_SSL_CA`), any name.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate must name the host connected to.
+    VerifyIdentity,
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "disabled" => Ok(SslMode::Disabled),
+            "preferred" => Ok(SslMode::Preferred),
+            "required" => Ok(SslMode::Required),
+            "verify_ca" => Ok(SslMode::VerifyCa),
+            "verify_identity" => Ok(SslMode::VerifyIdentity),
+            _ => Err(format!(
+                "{text:?} is not one of disabled, preferred, required, verify_ca, verify_identity"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for SslMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SslMode::Disabled => "disabled",
+            SslMode::Preferred => "preferred",
+            SslMode::Required => "required",
+            SslMode::VerifyCa => "verify_ca",
+            SslMode::VerifyIdentity => "verify_identity",
+        })
+    }
+}
+
+fn env_path(key: &str) -> Option<PathBuf> {
+    std::env::var_os(key)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// `true`/`false` (also 1/0, yes/no, on/off) from `key`, an error naming it otherwise.
+fn env_bool(key: &str, default: bool) -> Result<bool, String> {
+    let value = env_or(key, if default { "true" } else { "false" });
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("{key}={value:?} is neither true nor false")),
     }
 }
 

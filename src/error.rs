@@ -28,7 +28,7 @@ pub enum Error {
     MySql {
         context: String,
         #[source]
-        source: mysql_async::Error,
+        source: MySqlError,
     },
 
     #[error("HDFS {context}: {source}")]
@@ -127,7 +127,7 @@ impl Error {
         Error::Hdfs { context, source }
     }
 
-    pub fn mysql(context: impl Into<String>, source: mysql_async::Error) -> Self {
+    pub fn mysql(context: impl Into<String>, source: MySqlError) -> Self {
         Error::MySql {
             context: context.into(),
             source,
@@ -157,11 +157,13 @@ impl Error {
         if let Error::Job(inner) = self {
             return inner.is_retryable();
         }
+        if let Error::MySql { source, .. } = self {
+            return !source.is_permanent();
+        }
         matches!(
             self,
             Error::Hdfs { .. }
                 | Error::Parquet { .. }
-                | Error::MySql { .. }
                 | Error::Timeout(_)
                 | Error::WebHdfs { .. }
                 | Error::DataNode { .. }
@@ -203,6 +205,67 @@ impl Error {
                     | hdfs_native::HdfsError::BlocksNotFound(_)
             ),
             _ => false,
+        }
+    }
+}
+
+/// What went wrong on a MySQL connection (`src/mysql/wire.rs`), kept apart by what a person
+/// or the start-up wait does about it: [`MySqlError::is_permanent`] refusals answer at once.
+#[derive(Debug, Error)]
+pub enum MySqlError {
+    /// The server's own error (an ERR packet), as the mysql client prints it.
+    #[error("ERROR {code} ({state}): {message}")]
+    Server {
+        code: u16,
+        state: String,
+        message: String,
+    },
+
+    /// The connection broke or could not be made (not up yet, reset, closed).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+
+    /// TLS could not be set up as the settings require: the certificate is not trusted,
+    /// its name does not match, the server offers no TLS.
+    #[error("TLS: {0}")]
+    Tls(String),
+
+    /// The server asked for something the settings refuse (an authentication method we
+    /// do not speak, the password over plaintext without a trusted key).
+    #[error("{0}")]
+    Refused(String),
+
+    /// The server sent bytes that are not the protocol (a packet over the limit, one that
+    /// does not parse, one out of turn).
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// Server errors that no amount of waiting clears: the account, the database or the
+/// transport is refused. ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_BAD_DB_ERROR,
+/// ER_HOST_NOT_PRIVILEGED, ER_NOT_SUPPORTED_AUTH_MODE, ER_PLUGIN_IS_NOT_LOADED,
+/// ER_ACCESS_DENIED_NO_PASSWORD_ERROR, ER_MUST_CHANGE_PASSWORD_LOGIN,
+/// ER_ACCOUNT_HAS_BEEN_LOCKED, ER_SECURE_TRANSPORT_REQUIRED.
+const PERMANENT_SERVER_ERRORS: [u16; 10] =
+    [1044, 1045, 1049, 1130, 1251, 1524, 1698, 1862, 3118, 3159];
+
+impl MySqlError {
+    /// True when connecting again cannot help: the server refused us for good, or the
+    /// settings refuse the server. Only a server that is not reachable or not up yet
+    /// (I/O errors, and server errors such as too many connections) is worth the wait.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MySqlError::Server { code, .. } => PERMANENT_SERVER_ERRORS.contains(code),
+            MySqlError::Io(_) => false,
+            MySqlError::Tls(_) | MySqlError::Refused(_) | MySqlError::Protocol(_) => true,
+        }
+    }
+
+    /// The server's error code, if this is the server's error.
+    pub fn server_code(&self) -> Option<u16> {
+        match self {
+            MySqlError::Server { code, .. } => Some(*code),
+            _ => None,
         }
     }
 }

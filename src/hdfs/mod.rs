@@ -17,5 +17,6 @@ pub use probe::Unreachable;
 pub use staged::Staged;
 pub use webhdfs::{CreateTarget, WebHdfs};
 
-/// Kept at this path while `jobs/partition/county_file.rs`, edited elsewhere, names it so.
+/// Also here because the Parquet sinks that pass our errors through (county files, the
+/// spool) raise HDFS and spool I/O errors; see [`crate::parquet`].
 pub(crate) use crate::parquet::unwrap_external;

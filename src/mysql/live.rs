@@ -260,7 +260,7 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// The figures of the README: the full export decoded into batches (dropped), old and new
+/// The figures in BENCHMARKS.md: the full export decoded into batches (dropped), old and new
 /// alternating, three rounds each; this process's CPU and the wall time.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs MySQL: LENDER_MYSQL_URL; prints figures"]

@@ -11,30 +11,40 @@
 mod binary;
 mod builders;
 #[cfg(test)]
+mod fake_server;
+#[cfg(test)]
 mod live;
+#[cfg(test)]
+mod row_props;
 mod schema;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod text;
+mod tls;
 mod values;
 mod wire;
 
 use std::{
-    future::Future,
-    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
 use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
-use mysql_async::{Conn, Opts, OptsBuilder, prelude::Queryable};
+use mysql_async::Opts;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 pub use self::schema::{parse_decimal, schema_of};
-use self::{builders::BatchBuilder, wire::Wire};
+use self::{
+    builders::BatchBuilder,
+    wire::{Settings, Wire},
+};
 use crate::{
     config::Config,
-    error::{Error, Result},
+    error::{Error, MySqlError, Result},
 };
 
 /// The export rule, stated once: every `loans` column plus the type's name, loans strictly
@@ -49,6 +59,9 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(10);
 
 /// Bound of a quick exchange with MySQL (a ping, a goodbye).
 const QUICK: Duration = Duration::from_secs(3);
+
+/// Bound of one connect (TCP, TLS, login) while waiting for MySQL to come up.
+const CONNECT_BOUND: Duration = Duration::from_secs(10);
 
 /// Bound of ending a failed export's query: one connection and one `KILL`, milliseconds on
 /// a server that answers. The failed attempt waits for it before DbToHdfs answers (so no
@@ -77,59 +90,111 @@ pub enum Delivery {
 
 #[derive(Clone)]
 pub struct MySql {
-    opts: Opts,
+    settings: Arc<Settings>,
     wait: Duration,
     stall: Duration,
 }
 
 impl MySql {
+    /// The client of `config`'s MySQL; every setting it cannot honour (a URL option, a CA
+    /// or key file it cannot read) is an error here, at start-up, naming it.
     pub fn new(config: &Config) -> Result<Self> {
         let url = &config.mysql_url;
-        let opts = Opts::from_url(url)
-            .map_err(|e| Error::InvalidInput(format!("bad MySQL URL {url:?}: {e}")))?;
+        let bad = |why: String| Error::InvalidInput(format!("LENDER_MYSQL_URL: {why}"));
+        if let Some((_, options)) = url.split_once('?')
+            && !options.is_empty()
+        {
+            return Err(bad(format!(
+                "options after '?' ({options}) are not read: TLS is set by LENDER_MYSQL_SSL_MODE and LENDER_MYSQL_SSL_CA, the rest has no equivalent; remove them"
+            )));
+        }
+        let opts = Opts::from_url(url).map_err(|e| bad(format!("{url:?} is not usable: {e}")))?;
+        let tls = tls::client_config(config.mysql_ssl_mode, config.mysql_ssl_ca.as_deref())
+            .map_err(Error::InvalidInput)?;
+        let server_public_key = match &config.mysql_server_public_key {
+            Some(path) => Some(read_public_key(path)?),
+            None => None,
+        };
         // A table locked by another session fails the query after the stall bound instead
         // of MySQL's default of a day (MariaDB) or a year (MySQL).
         let lock_wait = format!(
             "SET SESSION lock_wait_timeout = {}",
             config.mysql_stall.as_secs().max(1)
         );
-        let opts = OptsBuilder::from_opts(opts)
-            .tcp_keepalive(Some(TCP_KEEPALIVE))
-            .init(vec![lock_wait])
-            .into();
+        let settings = Settings {
+            host: opts.ip_or_hostname().to_owned(),
+            port: opts.tcp_port(),
+            user: opts.user().map(str::to_owned),
+            pass: opts.pass().map(str::to_owned),
+            db: opts.db_name().map(str::to_owned),
+            init: vec![lock_wait],
+            ssl_mode: config.mysql_ssl_mode,
+            tls,
+            server_public_key,
+            get_server_public_key: config.mysql_get_server_public_key,
+            max_packet: config.mysql_max_packet,
+            keepalive: TCP_KEEPALIVE,
+            connect_bound: CONNECT_BOUND,
+        };
         Ok(MySql {
-            opts,
+            settings: Arc::new(settings),
             wait: config.mysql_wait,
             stall: config.mysql_stall,
         })
     }
 
-    /// A mysql_async connection, retried as [`MySql::retrying`] says (the oracle's, in tests).
+    /// A mysql_async connection to the same server (the oracle of the tests), over TLS
+    /// when the server offers it.
     #[cfg(test)]
-    pub async fn connect(&self) -> Result<Conn> {
-        self.retrying(|| Conn::new(self.opts.clone())).await
+    pub async fn connect(&self) -> Result<mysql_async::Conn> {
+        use mysql_async::{OptsBuilder, SslOpts};
+        let s = &self.settings;
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(s.host.clone())
+            .tcp_port(s.port)
+            .user(s.user.clone())
+            .pass(s.pass.clone())
+            .db_name(s.db.clone());
+        let tls = opts
+            .clone()
+            .ssl_opts(SslOpts::default().with_danger_accept_invalid_certs(true));
+        match mysql_async::Conn::new(tls).await {
+            Ok(conn) => Ok(conn),
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) => mysql_async::Conn::new(opts)
+                .await
+                .map_err(|e| Error::InvalidInput(format!("oracle connection: {e}"))),
+            Err(e) => Err(Error::InvalidInput(format!("oracle connection: {e}"))),
+        }
     }
 
-    /// The export's own connection ([`Wire`]), retried as [`MySql::retrying`] says.
+    /// The export's connection, retried as [`MySql::retrying`] says.
     async fn open_wire(&self) -> Result<Wire> {
-        self.retrying(|| Wire::open(&self.opts, TCP_KEEPALIVE))
-            .await
+        self.retrying(|| Wire::open(&self.settings)).await
     }
 
-    /// Runs `attempt` (a connect, bounded at 10 s each), retrying with exponential backoff
-    /// (0.5 s doubling to 5 s) until `wait` has passed; then fails with the last error.
+    /// Runs `attempt` (a connect, bounded by its settings), retrying with exponential
+    /// backoff (0.5 s doubling to 5 s) while MySQL is not reachable or not up yet, until
+    /// `wait` has passed. A permanent refusal (access denied, unknown database, TLS
+    /// required or refused, an authentication method we do not use) fails at once with
+    /// the server's own message: waiting would not change it.
     async fn retrying<T, F>(&self, mut attempt: impl FnMut() -> F) -> Result<T>
     where
-        F: Future<Output = mysql_async::Result<T>>,
+        F: Future<Output = Result<T, MySqlError>>,
     {
         let deadline = tokio::time::Instant::now() + self.wait;
         let mut delay = Duration::from_millis(500);
-        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
+        let target = self.settings.target();
         loop {
-            let error = match tokio::time::timeout(Duration::from_secs(10), attempt()).await {
-                Ok(Ok(connected)) => return Ok(connected),
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "connect timed out after 10 s".to_owned(),
+            let error = match attempt().await {
+                Ok(connected) => return Ok(connected),
+                Err(e) if e.is_permanent() => {
+                    let context = format!("at {target} refused the connection");
+                    tracing::warn!(%target, error = %e, "MySQL refused the connection; not retrying");
+                    return Err(Error::mysql(context, e));
+                }
+                Err(e) => e,
             };
             if tokio::time::Instant::now() + delay > deadline {
                 return Err(Error::Unavailable(format!(
@@ -153,6 +218,12 @@ impl MySql {
         batch_rows: usize,
     ) -> Result<(SchemaRef, mpsc::Receiver<Result<Delivery>>, JoinHandle<()>)> {
         let mut wire = self.open_wire().await?;
+        tracing::info!(
+            target = %self.settings.target(),
+            tls = wire.is_tls(),
+            server = wire.server_version(),
+            "connected to MySQL"
+        );
         let (schema_tx, schema_rx) = tokio::sync::oneshot::channel();
         let (tx, rx) = mpsc::channel(2);
         let (stall, reader) = (self.stall, self.clone());
@@ -191,9 +262,9 @@ impl MySql {
     /// next attempt. Bounded: a frozen server gets one try of [`KILL_BOUND`].
     async fn kill(&self, id: u32) {
         let kill = async {
-            let mut conn = Conn::new(self.opts.clone()).await?;
-            conn.query_drop(format!("KILL {id}")).await?;
-            conn.disconnect().await
+            let mut wire = Wire::open(&self.settings).await?;
+            wire.query_drop(&format!("KILL {id}")).await?;
+            wire.quit().await
         };
         match tokio::time::timeout(KILL_BOUND, kill).await {
             Ok(Ok(())) => tracing::info!(connection = id, "ended the export's MySQL query"),
@@ -208,25 +279,44 @@ impl MySql {
         }
     }
 
-    /// One quick connection (bounded at 3 s, no retries): the server's version, or why not.
+    /// One quick connection (bounded at 3 s, no retries): the server's version and whether
+    /// the connection is encrypted, or why not (the server's own message when it refuses).
     pub async fn ping(&self) -> Result<String> {
-        let target = format!("{}:{}", self.opts.ip_or_hostname(), self.opts.tcp_port());
-        let unreachable = |why: String| Error::Unavailable(format!("MySQL at {target}: {why}"));
+        let target = self.settings.target();
         let check = async {
-            let mut conn = Conn::new(self.opts.clone())
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            let version: Option<String> = conn
-                .query_first("SELECT VERSION()")
-                .await
-                .map_err(|e| unreachable(e.to_string()))?;
-            let _ = conn.disconnect().await;
-            Ok(version.unwrap_or_default())
+            let wire = Wire::open(&self.settings).await?;
+            let version = format!(
+                "{}, {}",
+                wire.server_version(),
+                if wire.is_tls() { "TLS" } else { "no TLS" }
+            );
+            let _ = wire.quit().await;
+            Ok::<_, MySqlError>(version)
         };
-        tokio::time::timeout(QUICK, check)
-            .await
-            .unwrap_or_else(|_| Err(unreachable("no answer within 3 s".into())))
+        match tokio::time::timeout(QUICK, check).await {
+            Ok(Ok(version)) => Ok(version),
+            Ok(Err(e)) => Err(Error::Unavailable(format!("MySQL at {target}: {e}"))),
+            Err(_) => Err(Error::Unavailable(format!(
+                "MySQL at {target}: no answer within 3 s"
+            ))),
+        }
     }
+}
+
+/// The server's RSA public key from `path`, checked now: a key mysql_common cannot use
+/// would otherwise fail the first full authentication.
+fn read_public_key(path: &std::path::Path) -> Result<Arc<[u8]>> {
+    let named = |why: String| {
+        Error::InvalidInput(format!(
+            "LENDER_MYSQL_SERVER_PUBLIC_KEY={}: {why}",
+            path.display()
+        ))
+    };
+    let pem = std::fs::read(path).map_err(|e| named(e.to_string()))?;
+    if wire::rsa_encrypt(b"probe\0", &pem).is_none() {
+        return Err(named("not an RSA public key in PEM form".into()));
+    }
+    Ok(pem.into())
 }
 
 type SchemaSender = Option<tokio::sync::oneshot::Sender<Result<SchemaRef>>>;
@@ -320,9 +410,9 @@ async fn hand_on(
 
 /// A MySQL error of the export query, with context; the session's lock-wait bound running
 /// out is the stall it is there to catch.
-fn mysql_error(e: mysql_async::Error, stall: Duration, fetched: &Progress) -> Error {
-    match &e {
-        mysql_async::Error::Server(server) if server.code == LOCK_WAIT_TIMEOUT => stalled(
+fn mysql_error(e: MySqlError, stall: Duration, fetched: &Progress) -> Error {
+    match e.server_code() {
+        Some(LOCK_WAIT_TIMEOUT) => stalled(
             stall,
             fetched.rows.load(Ordering::Relaxed),
             "a table it reads stayed locked by another session",

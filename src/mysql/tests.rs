@@ -108,7 +108,7 @@ async fn serve_rows(listener: TcpListener) -> std::io::Result<()> {
     let (mut socket, _) = listener.accept().await?;
     let big = [vec![0x00], vec![b'x'; 17 << 20]].concat();
     let err = b"\xff\x25\x05#70100Query execution was interrupted";
-    let eof = [0xFE, 0, 0, 0x02, 0];
+    let eof = [0xFE, 0, 0, 0x02, 0, 0, 0];
     let mut out = BytesMut::new();
     let mut seq = 0;
     for payload in [&[0x00, 0x00][..], &big, &eof, err] {
@@ -122,7 +122,7 @@ async fn row_packets_are_whole_and_an_err_is_the_servers_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let server = tokio::spawn(serve_rows(listener));
-    let mut wire = Wire::raw(TcpStream::connect(address).await.unwrap());
+    let mut wire = Wire::raw(TcpStream::connect(address).await.unwrap(), 64 << 20);
     let mut packet = Vec::new();
     assert!(wire.next_row(&mut packet).await.unwrap());
     assert_eq!(packet, [0, 0]);
@@ -135,7 +135,7 @@ async fn row_packets_are_whole_and_an_err_is_the_servers_error() {
     let error = wire.next_row(&mut packet).await.unwrap_err();
     assert_eq!(
         error.to_string(),
-        "Server error: `ERROR 1317 (70100): Query execution was interrupted'"
+        "ERROR 1317 (70100): Query execution was interrupted"
     );
     server.await.unwrap().unwrap();
 }

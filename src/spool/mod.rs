@@ -1,10 +1,10 @@
 //! A local spool file between the Parquet encoder and the HDFS upload.
 //!
-//! Why: hdfs-native has no pipeline recovery, so a DataNode dying mid-write used to cost the
-//! whole export, MySQL query included, and a stalled write held MariaDB's stream until it
-//! dropped it. The export now encodes into a local file (bounded disk, not memory) while an
-//! upload follows it as it grows; when a DataNode fails, only the upload starts again, from
-//! the spool, and MySQL never waits on HDFS.
+//! Why: hdfs-native has no pipeline recovery, so a DataNode dying while it writes fails the
+//! file, and a stalled write would hold MySQL's stream until the server drops it. So the
+//! export encodes into a local file (bounded disk, not memory) while an upload follows it as
+//! it grows; when a DataNode fails, only the upload starts again, from the spool, the MySQL
+//! query runs once, and MySQL never waits on HDFS.
 //!
 //! Local disk is bounded: before an export starts, [`Spool::create`] checks that the spool's
 //! file system has room for [`space::SPOOL_MULTIPLE`] times the expected file plus
@@ -120,7 +120,8 @@ impl Spool {
 
 /// Whether `name` is a file an export attempt writes: `{job uuid}-{attempt}.parquet` (the
 /// spool, named in `export_once`) or `{job uuid}-{attempt}.spill-{n}.parquet` (a spill file,
-/// named by `SpillPlace`; `.arrows` before 2026-12-02, when spills were Arrow IPC).
+/// named by `SpillPlace`; `.arrows` is the name Arrow IPC spills had, so startup also
+/// removes those an older server left behind).
 fn is_ours(name: &str) -> bool {
     let Some((id, rest)) = name.split_at_checked(36) else {
         return false;

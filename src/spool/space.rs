@@ -6,10 +6,10 @@ use crate::error::{Error, Result};
 
 /// Local disk one export may take, as a multiple of the Parquet file it writes: the spool
 /// (1x) plus the clusterer's spill files, which hold nearly every row until the end of the
-/// input at 1x. Spills are dictionary-encoded Parquet segments ([`crate::jobs::export::spill`]);
-/// the measured peak was 1.73x the file at 1x (27.0 MiB for 15.6 MiB, `bench/ab_export.py`,
-/// 2026-12-02; 2.6x when spills were ZSTD Arrow IPC) and 1.29x at 10x (187.6 MiB for 145 MiB),
-/// where more counties fill a group of their own before the end.
+/// input at 1x. Spills are dictionary-encoded Parquet segments ([`crate::jobs::export::spill`]),
+/// smaller than the file they become, so the peak stays under twice the file at 1x, and
+/// further under at 10x, where more counties fill a group of their own before the end
+/// (measured peaks: BENCHMARKS.md).
 pub const SPOOL_MULTIPLE: u64 = 2;
 
 /// Bytes kept free beyond the export's share on the spool's file system, for the job store

@@ -18,8 +18,8 @@ pub struct ExportRecord {
     pub rows: Option<u64>,
     pub bytes: Option<u64>,
     pub finished_ms: Option<u64>,
-    /// County codes the file holds (ascending); `None` for a file adopted or written before
-    /// the export recorded them.
+    /// County codes the file holds (ascending); `None` for a file adopted, or in a record
+    /// stored without them (older stores stay readable).
     #[serde(default)]
     pub counties: Option<Vec<i32>>,
 }

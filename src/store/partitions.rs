@@ -19,7 +19,8 @@ pub struct PartitionRecord {
     pub hosts: Vec<String>,
     /// Set when a read found the file unreadable; the next call rebuilds it.
     pub lost: bool,
-    /// The partition job that wrote it (absent in records from before it was kept).
+    /// The partition job that wrote it (absent in records stored without it, so older
+    /// stores stay readable).
     #[serde(default)]
     pub job_id: Option<String>,
 }

@@ -3,8 +3,8 @@
 //!
 //! Why WebHDFS: the DataNode that receives the bytes writes the file with the Java client,
 //! which recovers a broken pipeline (drops the failed node, keeps writing) and excludes the
-//! failed node when it asks for the next block. hdfs-native 0.14 does neither, so with it a
-//! DataNode death cost the whole export. What we add on top: choosing the receiving
+//! failed node when it asks for the next block. hdfs-native does neither, so with it a
+//! DataNode death would cost the whole export. What we add on top: choosing the receiving
 //! DataNode away from nodes we distrust, a watchdog that notices a stalled write within
 //! about one DataNode timeout (not 60 s), and errors that name the DataNode that failed.
 //!

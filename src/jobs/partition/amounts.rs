@@ -4,7 +4,7 @@
 //! one. On the largest county of the 1x data the loan_amount column is 39 KB of a 1.65 MB file
 //! (24 KB of it footer). The first reuse of a file reads it whole and keeps its footer; later
 //! reuses read only the amount column's byte ranges, which still go to the DataNode holding
-//! them, so a dead or silent DataNode is found as before.
+//! them, so a dead or silent DataNode is still found by the read.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 

@@ -30,7 +30,7 @@ const COUNTY_WRITE_STALL: Duration = Duration::from_secs(5);
 
 /// Rows per row group of a county file. The writer holds one row group's encoded pages
 /// until it is complete: this bounds that memory (a few MiB) for the largest county, while
-/// a county of the 1x data fits in one group, as before.
+/// every county of the 1x data still fits in one group.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// A county file being encoded into a local spool file.

@@ -1,9 +1,10 @@
 //! Clustering the export by county without asking MySQL to sort.
 //!
-//! MariaDB sorts the whole result before it sends the first row, which tripled the export's
-//! time. The rows arrive in table order instead, and this module regroups them so that every
-//! Parquet row group holds one county, or a few small counties next to each other, which is
-//! what lets `CalcAvgLoan` read only a county's row groups (by their min/max statistics).
+//! With `ORDER BY`, MariaDB sorts the whole result before it sends the first row, so the
+//! export would wait on the sort. The rows arrive in table order instead, and this module
+//! regroups them so that every Parquet row group holds one county, or a few small counties
+//! next to each other, which is what lets `CalcAvgLoan` read only a county's row groups (by
+//! their min/max statistics).
 //!
 //! Rows wait per county until their group is due; memory stays flat whatever the data size:
 //! * a county with `group_rows` rows waiting becomes a row group of its own;
