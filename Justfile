@@ -136,11 +136,12 @@ test-tuned: (dev-up "fast" "mariadb")
     LENDER_MYSQL_FLAVOUR=mariadb PYTHONPATH={{pythonpath}} python3 -m pytest -q tests --ignore=tests/test_containers.py
 
 # The course's cluster (Hadoop's defaults and its -D flags) with MariaDB (the contract, the CLI,
-# the DataNode faults, the mid-export faults) or Oracle MySQL (the data, the contract, the flavour)
+# the DataNode faults, the mid-export faults, TLS not offered) or Oracle MySQL (the data, the
+# contract, the flavour, TLS required by the server)
 test-course flavour="mariadb": (dev-up "course" flavour)
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_stalls.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py" } }}
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_mysql_tls.py tests/test_stalls.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py tests/test_mysql_tls.py" } }}
 
 # The Docker deployment executed with podman: build the five images, run the six containers, the contract's sequence, a DataNode container killed (dev/containers.py, docs/docker.md)
 test-containers:

@@ -181,6 +181,12 @@ async fn accept_tls(mut peer: Peer<TcpStream>) -> Peer<tokio_rustls::server::Tls
         caps & CapabilityFlags::CLIENT_SSL.bits() != 0,
         "SSL request without CLIENT_SSL"
     );
+    // the server takes the flags from this request: the database is named in the response
+    // that follows only if this one says so
+    assert!(
+        caps & CapabilityFlags::CLIENT_CONNECT_WITH_DB.bits() != 0,
+        "SSL request without CLIENT_CONNECT_WITH_DB"
+    );
     let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(testdata("server.pem"))
         .unwrap_or_else(|e| panic!("{e}"))
         .map(|c| c.unwrap_or_else(|e| panic!("{e}")))

@@ -305,3 +305,74 @@ async fn decoder_cpu_and_wall_time() {
         100.0 * (1.0 - cpu(text) / cpu(old)),
     );
 }
+
+/// The TLS modes against this server. With `LENDER_DEV_MYSQL_CA` (the CA of an Oracle MySQL
+/// that `dev/mysql.sh` started with `require_secure_transport=ON`): the default mode and
+/// `verify_ca` with that CA connect over TLS, `verify_ca` with a CA that did not sign the
+/// server's certificate fails naming it, and `disabled` gets the server's refusal at once,
+/// not after the start-up wait. Without it (MariaDB, no TLS): `preferred` connects in
+/// plaintext and `required` fails saying the server offers no TLS.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs MySQL: LENDER_MYSQL_URL"]
+async fn tls_modes_against_this_server() {
+    use rustls::pki_types::pem::PemObject;
+
+    use super::tls;
+    use crate::config::SslMode;
+    let base = mysql();
+    let with = |mode: SslMode, ca: Option<&std::path::Path>| {
+        let mut settings = (*base.settings).clone();
+        settings.ssl_mode = mode;
+        settings.tls = tls::client_config(mode, ca).unwrap_or_else(|e| panic!("{e}"));
+        MySql {
+            settings: std::sync::Arc::new(settings),
+            ..base.clone()
+        }
+    };
+    let connect = |mysql: MySql| async move {
+        let started = Instant::now();
+        let wire = mysql.open_wire().await;
+        let elapsed = started.elapsed();
+        let outcome = match wire {
+            Ok(wire) => {
+                let tls = wire.is_tls();
+                let _ = wire.quit().await;
+                Ok(tls)
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        (outcome, elapsed)
+    };
+    let Some(ca) = std::env::var_os("LENDER_DEV_MYSQL_CA").map(std::path::PathBuf::from) else {
+        let (plain, _) = connect(with(SslMode::Preferred, None)).await;
+        assert_eq!(plain, Ok(false), "MariaDB without TLS, preferred");
+        let (required, _) = connect(with(SslMode::Required, None)).await;
+        let error = required.err().unwrap_or_default();
+        assert!(error.contains("offers no TLS"), "{error}");
+        return;
+    };
+    let (default, _) = connect(base.clone()).await;
+    assert_eq!(default, Ok(true), "the default mode (preferred) over TLS");
+    let (verified, _) = connect(with(SslMode::VerifyCa, Some(&ca))).await;
+    assert_eq!(verified, Ok(true), "verify_ca with the server's own CA");
+
+    let other =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mysql/testdata/other-ca.pem");
+    let (refused, elapsed) = connect(with(SslMode::VerifyCa, Some(&other))).await;
+    let cert =
+        std::fs::read(ca.with_file_name("server-cert.pem")).unwrap_or_else(|e| panic!("{e}"));
+    let cert = rustls::pki_types::CertificateDer::from_pem_slice(&cert);
+    let fingerprint = tls::fingerprint(&cert.unwrap_or_else(|e| panic!("{e}")));
+    let error = refused.err().unwrap_or_default();
+    assert!(
+        error.contains(&fingerprint) && error.contains("not signed by a CA"),
+        "{error}"
+    );
+    println!("verify_ca with another CA: refused after {elapsed:?}: {error}");
+
+    let (plaintext, elapsed) = connect(with(SslMode::Disabled, None)).await;
+    let error = plaintext.err().unwrap_or_default();
+    assert!(error.contains("ERROR 3159"), "{error}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}: {error}");
+    println!("disabled: refused after {elapsed:?}: {error}");
+}

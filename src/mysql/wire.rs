@@ -199,13 +199,10 @@ impl Wire {
         let offers_tls = handshake
             .capabilities()
             .contains(CapabilityFlags::CLIENT_SSL);
+        let tls = tls_to_use(settings, offers_tls)?;
         let mut capabilities = CLIENT_CAPABILITIES & handshake.capabilities();
-        if let Some(config) = tls_to_use(settings, offers_tls)? {
+        if tls.is_some() {
             capabilities |= CapabilityFlags::CLIENT_SSL;
-            self.capabilities = capabilities;
-            let request = SslRequest::new(capabilities, self.max_packet as u32, UTF8MB4);
-            self.write_packet(&serialized(&request)).await?;
-            self = self.encrypt(config, &settings.host).await?;
         }
         let plugin = handshake
             .auth_plugin()
@@ -224,7 +221,14 @@ impl Wire {
             None,
             self.max_packet as u32,
         );
+        // The SSL request carries the response's own flags (with CONNECT_WITH_DB when a
+        // database is named): the server takes them from it.
         self.capabilities = response.capabilities();
+        if let Some(config) = tls {
+            let request = SslRequest::new(self.capabilities, self.max_packet as u32, UTF8MB4);
+            self.write_packet(&serialized(&request)).await?;
+            self = self.encrypt(config, &settings.host).await?;
+        }
         self.write_packet(&serialized(&response)).await?;
         self.authenticate(plugin, nonce, settings).await?;
         Ok(self)
@@ -544,14 +548,13 @@ fn tls_to_use(settings: &Settings, offers_tls: bool) -> Result<Option<Arc<Client
 
 /// A TLS handshake's failure, with rustls's reason (our verifier's names the certificate).
 fn tls_error(e: io::Error) -> MySqlError {
-    let certificate = e
+    match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some();
-    if certificate {
-        MySqlError::Tls(format!("the TLS handshake failed: {e}"))
-    } else {
-        MySqlError::Io(e)
+    {
+        Some(rustls::Error::General(why)) => MySqlError::Tls(why.clone()),
+        Some(other) => MySqlError::Tls(format!("the TLS handshake failed: {other}")),
+        None => MySqlError::Io(e),
     }
 }
 
