@@ -204,6 +204,13 @@ bench-setup profile flavour *args: (dev-up profile flavour)
 bench-before-after rev=before_rev rounds="3": (dev-up "course" "mariadb") (dev-up "course" "mysql")
     bash bench/before_after.sh {{rev}} {{rounds}}
 
+# DbToHdfs over TLS (B, the default settings) against plaintext (A, LENDER_MYSQL_SSL_MODE=disabled) on Oracle MySQL, alternating rounds; the server lets plaintext in meanwhile (bench/results/ab-export-tls.json)
+bench-tls rounds="4": (dev-up "course" "mysql")
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR=mysql LENDER_MYSQL_REQUIRE_SECURE_TRANSPORT=OFF bash dev/mysql.sh up
+    LENDER_MYSQL_FLAVOUR=mysql PYTHONPATH={{pythonpath}} python3 bench/ab_export.py target/release/lender target/release/lender --rounds {{rounds}} --label-a plaintext --label-b TLS --env-a LENDER_MYSQL_SSL_MODE=disabled --out bench/results/ab-export-tls.json || { LENDER_MYSQL_FLAVOUR=mysql bash dev/mysql.sh up; exit 1; }
+    LENDER_MYSQL_FLAVOUR=mysql bash dev/mysql.sh up
+
 # The issue-24 goals, met or missed with the reason measured and the next lever, from the saved results (bench/results/goals.md)
 bench-goals:
     python3 bench/goals.py

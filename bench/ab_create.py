@@ -72,7 +72,15 @@ def ab_arguments(description, rounds):
     ap.add_argument("--label-a", default="A")
     ap.add_argument("--label-b", default="B")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON")
+    for side in ("a", "b"):
+        ap.add_argument(f"--env-{side}", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"a setting of {side.upper()}'s server only (e.g. LENDER_MYSQL_SSL_MODE=disabled)")
     return ap.parse_args()
+
+
+def side_env(env, pairs):
+    """`env` with the KEY=VALUE settings of one side."""
+    return {**env, **dict(pair.split("=", 1) for pair in pairs)}
 
 
 def one_build(binary, name, env, counties):

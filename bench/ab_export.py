@@ -1,7 +1,8 @@
-"""Two builds of lender, one DbToHdfs: server CPU seconds, wall time and local disk per export.
+"""Two builds (or settings) of lender, one DbToHdfs: server CPU seconds, wall time and local disk per export.
 
     PYTHONPATH=.local/py:pylib python3 bench/ab_export.py BIN_A BIN_B [--rounds 3] \
-        [--label-a BEFORE] [--label-b AFTER] [--out bench/results/ab-export.json]
+        [--label-a BEFORE] [--label-b AFTER] [--env-a KEY=VALUE] [--env-b KEY=VALUE] \
+        [--out bench/results/ab-export.json]
 
 Each round runs A then B as the server (each with a store and spool of its own, as
 bench/ab_create.py does) and one DbToHdfs against the data loaded now. CPU is the server
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 import lenderdev as dev
-from ab_create import SCRATCH, ab_arguments, serving
+from ab_create import SCRATCH, ab_arguments, serving, side_env
 from scale import SpoolPeak
 
 
@@ -47,8 +48,8 @@ def main():
     env = dev.script_env("serve")
     runs = {"A": [], "B": []}
     for rnd in range(args.rounds):
-        for name, binary in (("A", args.bin_a), ("B", args.bin_b)):
-            r = one_export(binary, name, env)
+        for name, binary, pairs in (("A", args.bin_a, args.env_a), ("B", args.bin_b, args.env_b)):
+            r = one_export(binary, name, side_env(env, pairs))
             runs[name].append(r)
             print(f"round {rnd + 1} {name}: wall {r['wall_s']:.2f} s, server CPU {r['cpu_s']:.2f} s, "
                   f"spool peak {r['spool_peak_bytes'] / dev.MiB:.1f} MiB for a "

@@ -10,7 +10,8 @@ use mysql_async::{
 };
 use mysql_common::{
     io::ParseBuf,
-    value::{BinValue, ValueDeserializer},
+    packets::NullBitmap,
+    value::{BinValue, ServerSide, ValueDeserializer},
 };
 
 use super::{
@@ -69,16 +70,15 @@ impl BatchBuilder {
     /// Appends one binary row packet: a 0x00 header, a NULL bitmap (offset 2), then the
     /// non-NULL cells in column order.
     pub(super) fn push_binary(&mut self, cells: &[Cell], row: &[u8]) -> Result<()> {
-        let width = self.columns.len();
-        let bitmap_len = (width + 7 + 2) / 8;
+        let bitmap_len = NullBitmap::<ServerSide>::bitmap_len(self.columns.len());
         let Some((nulls, values)) = row.get(1..).and_then(|r| r.split_at_checked(bitmap_len))
         else {
             return Err(self.short_row(row));
         };
+        let nulls = NullBitmap::<ServerSide, &[u8]>::from_bytes(nulls);
         let mut buf = ParseBuf(values);
         for (index, (column, cell)) in self.columns.iter_mut().zip(cells).enumerate() {
-            let bit = index + 2;
-            if nulls[bit / 8] & (1 << (bit % 8)) != 0 {
+            if nulls.is_null(index) {
                 column.append_null();
                 continue;
             }
