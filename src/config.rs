@@ -252,6 +252,18 @@ mod tests {
     }
 
     #[test]
+    fn ssl_modes_read_as_the_mysql_client_spells_them() {
+        use super::SslMode;
+        assert_eq!("VERIFY_CA".parse(), Ok(SslMode::VerifyCa));
+        assert_eq!("verify-identity".parse(), Ok(SslMode::VerifyIdentity));
+        assert_eq!(" Preferred ".parse(), Ok(SslMode::Preferred));
+        let err = "strict".parse::<SslMode>().unwrap_err();
+        assert!(err.contains("strict") && err.contains("verify_ca"), "{err}");
+        assert!(SslMode::Required > SslMode::Preferred && SslMode::Disabled < SslMode::Preferred);
+        assert_eq!(SslMode::VerifyIdentity.to_string(), "verify_identity");
+    }
+
+    #[test]
     fn a_bad_number_is_an_error_naming_the_variable_and_value() {
         // SAFETY: this test alone uses these variable names
         unsafe {

@@ -604,13 +604,20 @@ async fn a_socket_closed_mid_row_is_an_error_not_a_short_result() {
     let _ = server.await;
 }
 
-/// The client of [`MySql`] over `settings`, waiting up to `wait` for MySQL to come up.
-fn client(settings: Settings, wait: Duration) -> MySql {
-    MySql {
-        settings: Arc::new(settings),
+/// [`MySql::open_wire`] to `port`, waiting up to `wait` for MySQL to come up: its error's
+/// text and how long it took.
+async fn open_waiting(port: u16, wait: Duration) -> (String, Duration) {
+    let mysql = MySql {
+        settings: Arc::new(settings(port, SslMode::Preferred, None)),
         wait,
         stall: Duration::from_secs(30),
-    }
+    };
+    let started = std::time::Instant::now();
+    let error = mysql.open_wire().await.err();
+    (
+        error.map(|e| e.to_string()).unwrap_or_default(),
+        started.elapsed(),
+    )
 }
 
 #[tokio::test]
@@ -624,22 +631,8 @@ async fn a_permanent_refusal_ends_the_start_up_wait_at_once() {
     })
     .await;
     // a retry would reach the listener's backlog and wait there for the connect bound
-    let mysql = client(
-        settings(port, SslMode::Preferred, None),
-        Duration::from_secs(60),
-    );
-    let started = std::time::Instant::now();
-    let error = mysql
-        .open_wire()
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let (error, elapsed) = open_waiting(port, Duration::from_secs(60)).await;
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert!(
         error.contains("ERROR 1049 (42000): Unknown database 'CS544'")
             && error.contains(&format!("127.0.0.1:{port}")),
@@ -659,18 +652,7 @@ async fn a_server_not_up_yet_is_waited_for_until_the_bound() {
             .unwrap_or_else(|e| panic!("{e}"))
             .port()
     };
-    let mysql = client(
-        settings(port, SslMode::Preferred, None),
-        Duration::from_millis(1600),
-    );
-    let started = std::time::Instant::now();
-    let error = mysql
-        .open_wire()
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
-    let elapsed = started.elapsed();
+    let (error, elapsed) = open_waiting(port, Duration::from_millis(1600)).await;
     assert!(error.contains("not reachable after 1 s"), "{error}");
     // tries at 0, 0.5 and 1.5 s: the wait ran its course, with backoff
     assert!(elapsed >= Duration::from_millis(1400), "{elapsed:?}");

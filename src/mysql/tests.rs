@@ -139,3 +139,47 @@ async fn row_packets_are_whole_and_an_err_is_the_servers_error() {
     );
     server.await.unwrap().unwrap();
 }
+
+/// Settings the connection cannot honour stop the server at start-up, naming them.
+#[test]
+fn settings_the_connection_cannot_honour_are_start_up_errors_naming_them() {
+    use super::MySql;
+    use crate::config::{Config, SslMode};
+    let mut config = Config::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let error = |config: &Config| {
+        MySql::new(config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    };
+    config.mysql_ssl_mode = SslMode::Preferred;
+    config.mysql_ssl_ca = None;
+    config.mysql_server_public_key = None;
+    config.mysql_url = "mysql://root:abc@mysql:3306/CS544?require_ssl=true".into();
+    let text = error(&config);
+    assert!(
+        text.contains("LENDER_MYSQL_URL") && text.contains("require_ssl=true"),
+        "{text}"
+    );
+
+    config.mysql_url = "mysql://root:abc@mysql:3306/CS544".into();
+    assert!(MySql::new(&config).is_ok());
+    config.mysql_ssl_mode = SslMode::VerifyCa;
+    let text = error(&config);
+    assert!(text.contains("LENDER_MYSQL_SSL_CA"), "{text}");
+    config.mysql_ssl_ca = Some("/nonexistent/ca.pem".into());
+    let text = error(&config);
+    assert!(text.contains("/nonexistent/ca.pem"), "{text}");
+
+    config.mysql_ssl_mode = SslMode::Preferred;
+    config.mysql_ssl_ca = None;
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/mysql/testdata");
+    config.mysql_server_public_key = Some(testdata.join("ca.pem"));
+    let text = error(&config);
+    assert!(
+        text.contains("LENDER_MYSQL_SERVER_PUBLIC_KEY") && text.contains("not an RSA public key"),
+        "{text}"
+    );
+    config.mysql_server_public_key = Some(testdata.join("rsa-public.pem"));
+    assert!(MySql::new(&config).is_ok());
+}

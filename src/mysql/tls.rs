@@ -30,14 +30,14 @@ pub(super) fn client_config(
         return Ok(None);
     }
     let provider = Arc::new(crypto_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = match (mode, ca) {
+    let chain = match (mode, ca) {
         (SslMode::VerifyCa | SslMode::VerifyIdentity, None) => {
             return Err(format!(
                 "LENDER_MYSQL_SSL_MODE={mode} checks the server's certificate against trusted CAs: set LENDER_MYSQL_SSL_CA to a PEM file of the CA that signed it"
             ));
         }
-        (_, Some(ca)) => Arc::new(Trusted {
-            inner: WebPkiServerVerifier::builder_with_provider(
+        (_, Some(ca)) => Some(Chain {
+            webpki: WebPkiServerVerifier::builder_with_provider(
                 Arc::new(roots(ca)?),
                 provider.clone(),
             )
@@ -46,8 +46,12 @@ pub(super) fn client_config(
             ca: ca.display().to_string(),
             check_name: mode == SslMode::VerifyIdentity,
         }),
-        (_, None) => Arc::new(Unchecked(provider.clone())),
+        (_, None) => None,
     };
+    let verifier = Arc::new(Verifier {
+        provider: provider.clone(),
+        chain,
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS set-up: {e}"))?
@@ -87,84 +91,42 @@ fn roots(ca: &Path) -> Result<RootCertStore, String> {
     Ok(roots)
 }
 
-/// `preferred` / `required`: any certificate, as the mysql client does in those modes; the
-/// handshake's signatures are still checked, so the channel is encrypted to whoever holds
-/// the certificate's key.
+/// The server's certificate as the mode wants it checked. Without a chain to check (no CA:
+/// `preferred` / `required`) any certificate passes, as with the mysql client in those modes;
+/// the handshake's signatures are checked either way, so the channel is encrypted to whoever
+/// holds the certificate's key.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Verifier {
+    provider: Arc<CryptoProvider>,
+    chain: Option<Chain>,
 }
 
 /// `verify_ca` / `verify_identity`: the chain must end at a CA of the file; its name is
 /// checked only for `verify_identity`. A refusal names the certificate (its SHA-256, as
 /// `openssl x509 -fingerprint -sha256` prints it) and the CA file.
 #[derive(Debug)]
-struct Trusted {
-    inner: Arc<WebPkiServerVerifier>,
+struct Chain {
+    webpki: Arc<WebPkiServerVerifier>,
     ca: String,
     check_name: bool,
 }
 
-impl ServerCertVerifier for Trusted {
-    fn verify_server_cert(
+impl Chain {
+    fn verify(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         server_name: &ServerName<'_>,
-        ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let verdict =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now);
+            self.webpki
+                .verify_server_cert(end_entity, intermediates, server_name, &[], now);
         let why = match verdict {
+            Ok(verified) => return Ok(verified),
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if !self.check_name => return Ok(ServerCertVerified::assertion()),
-            Ok(verified) => return Ok(verified),
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => format!(
@@ -181,6 +143,22 @@ impl ServerCertVerifier for Trusted {
             fingerprint(end_entity)
         )))
     }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match &self.chain {
+            Some(chain) => chain.verify(end_entity, intermediates, server_name, now),
+            None => Ok(ServerCertVerified::assertion()),
+        }
+    }
 
     fn verify_tls12_signature(
         &self,
@@ -188,7 +166,8 @@ impl ServerCertVerifier for Trusted {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -197,11 +176,14 @@ impl ServerCertVerifier for Trusted {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
