@@ -27,10 +27,9 @@ use axum::{
 };
 use serde::{Deserialize, de::value::StrDeserializer};
 
-use super::views::Views;
 use crate::{
-    cli,
     store::{HISTORY_SCAN, JobRecord},
+    views::{Views, find_job, parse_duration, since_ms},
 };
 
 /// Jobs `/jobs` lists when no limit is asked for (as `lender jobs`).
@@ -98,7 +97,7 @@ async fn jobs(State(views): State<Arc<Views>>, RawQuery(query): RawQuery) -> Res
 
 async fn job(State(views): State<Arc<Views>>, Path(id): Path<String>) -> Response {
     match views.history().await {
-        Ok(history) => match cli::find_job(&history, &id) {
+        Ok(history) => match find_job(&history, &id) {
             Ok(job) => page(StatusCode::OK, html::job(job)),
             Err(e) => page(
                 StatusCode::NOT_FOUND,
@@ -172,8 +171,8 @@ fn parse_filters(query: &str) -> Result<html::FilterForm, String> {
                 form.filter.county = Some(county);
             }
             "since" => {
-                let since = cli::parse_duration(value)?;
-                form.filter.since_ms = Some(cli::since_ms(since));
+                let since = parse_duration(value)?;
+                form.filter.since_ms = Some(since_ms(since));
                 form.since = Some(value.to_owned());
             }
             "limit" => {

@@ -4,13 +4,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::{
-    cli::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
     hdfs::NodeState,
     jobs::{Check, HealthReport, Jobs},
     store::{
         JobKind, JobState,
         history::{AttemptOutcome, AttemptRecord, AttemptReport},
     },
+    views::partitions::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
 };
 
 /// What a client, a job argument or an error text could smuggle into a page.

@@ -11,7 +11,7 @@ use std::fmt::{Debug, Write};
 pub use jobs::{FilterForm, bad_filter, job, jobs};
 pub use overview::overview;
 
-use crate::{cli::format_time, store::now_ms};
+use crate::{store::now_ms, views::format_time};
 
 /// Seconds between the browser's reloads of a page.
 pub const REFRESH_SECS: u32 = 5;
