@@ -20,9 +20,17 @@
 //! * [`loans`] knows the data's two interesting columns; [`config`] reads the settings;
 //!   [`error`] is the crate's error type; [`telemetry`] the metrics; [`sync`] the one way
 //!   we take a std mutex;
+//! * [`views`] are the operator views (job history, health, partitions): their data, text,
+//!   formatting and the cached copies the admin service and the board answer from;
+//! * [`server`] starts the server (`lender serve`): the gRPC services, the metrics, the
+//!   board, until a signal;
 //! * [`cli`] is the command line (`lender serve` and the operator views: jobs, health,
 //!   partitions), the crate's only public module: everything else is private, so the
-//!   compiler reports dead code. The engine (jobs, store, hdfs, parquet) imports no view.
+//!   compiler reports dead code.
+//!
+//! Imports only point down, and no module imports one that imports it: `cli` -> `server`
+//! -> `api` -> `views` -> the engine (`jobs`, then `store`, `mysql`, `hdfs`, `parquet`,
+//! `spool`, ...). The engine imports no view, and `views` imports neither `api` nor `cli`.
 
 mod api;
 mod config;
@@ -32,10 +40,12 @@ mod jobs;
 mod loans;
 mod mysql;
 mod parquet;
+mod server;
 mod spool;
 mod store;
 mod sync;
 mod telemetry;
+mod views;
 
 pub mod cli;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
-use super::views::Views;
+use crate::views::Views;
 
 pub mod proto {
     tonic::include_proto!("lender.admin");

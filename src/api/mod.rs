@@ -4,9 +4,7 @@
 
 pub mod admin;
 pub mod board;
-mod cache;
 pub mod standard;
-pub mod views;
 
 use std::{sync::Arc, time::Instant};
 

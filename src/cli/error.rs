@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::{server::ServeError, views::JobLookup};
+
 #[derive(Debug, Error)]
 pub enum CliError {
     /// The store, WebHDFS or MySQL said no, as the server would have.
@@ -38,9 +40,9 @@ pub enum CliError {
     #[error(transparent)]
     Job(#[from] JobLookup),
 
-    /// The server's own listeners (gRPC, metrics, the board) could not start or stopped.
-    #[error("{0}")]
-    Serving(String),
+    /// `lender serve`: the server could not start, or its listeners stopped.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
 
     #[error("printing JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -55,13 +57,4 @@ pub enum NotServingWhy {
     NoAnswer(u64),
     #[error("the server is {0}")]
     Status(&'static str),
-}
-
-/// Why `lender job ID` (or the board's job page) found no single job.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum JobLookup {
-    #[error("no job {id:?} in the history (see `lender jobs`)")]
-    Missing { id: String },
-    #[error("{id:?} matches {matches} jobs; give more of the id")]
-    Ambiguous { id: String, matches: usize },
 }

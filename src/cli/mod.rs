@@ -1,23 +1,16 @@
-//! `lender serve` runs the gRPC server; `lender jobs` and `lender job ID` show the job
-//! history (`lender --help` lists everything).
+//! The command line, the top layer: `lender serve` starts the server ([`crate::server`]);
+//! `lender jobs`, `lender job ID`, `lender health` and `lender partitions` print the operator
+//! views ([`crate::views`]), asking the running server's admin service or else reading the
+//! store file themselves (`lender --help` lists everything). Nothing else in the crate
+//! imports this module.
 
 mod error;
-mod format;
-mod health_view;
-mod history_view;
-mod partitions_view;
-mod serve;
 mod source;
 
 use std::{process::ExitCode, time::Duration};
 
-pub use error::{CliError, JobLookup};
-pub(crate) use format::{format_ms, format_time, thousands};
-pub(crate) use health_view::{export_summary, queue_summary, store_summary};
-pub(crate) use history_view::{JobFilter, describe_progress, find_job, parse_duration, since_ms};
-#[cfg(test)]
-pub(crate) use partitions_view::{DataNodeView, PartitionView};
-pub(crate) use partitions_view::{PartitionState, PartitionsReport, report as partitions_report};
+pub use crate::views::JobLookup;
+pub use error::CliError;
 
 use crate::{
     api::admin::proto::HealthRequest,
@@ -25,7 +18,9 @@ use crate::{
     hdfs::WebHdfs,
     jobs,
     mysql::MySql,
+    server,
     store::{HISTORY_SCAN, JobKind, JobRecord, JobState},
+    views::{JobFilter, health, history, partitions},
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -55,7 +50,7 @@ enum Command {
         #[arg(long)]
         county: Option<i32>,
         /// Only jobs submitted within this long (90s, 15m, 2h, 1d).
-        #[arg(long, value_parser = history_view::parse_duration)]
+        #[arg(long, value_parser = history::parse_duration)]
         since: Option<Duration>,
         /// At most this many jobs (after filtering).
         #[arg(long, default_value_t = 50)]
@@ -124,7 +119,7 @@ pub async fn run() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve => serve::serve(config).await,
+        Command::Serve => server::serve(config).await.map_err(CliError::from),
         Command::Jobs {
             kind,
             state,
@@ -145,7 +140,7 @@ pub async fn run() -> ExitCode {
                     StateArg::Failed => JobState::Failed,
                 }),
                 county,
-                since_ms: since.map(history_view::since_ms),
+                since_ms: since.map(history::since_ms),
             };
             jobs(config, filter, limit, json).await
         }
@@ -164,15 +159,15 @@ pub async fn run() -> ExitCode {
 }
 
 async fn jobs(config: Config, filter: JobFilter, limit: usize, json: bool) -> Result<(), CliError> {
-    let history = source::history(&config, HISTORY_SCAN).await?;
-    let records: Vec<JobRecord> = filter.select(&history, limit).cloned().collect();
-    print_out(records.as_slice(), json, history_view::render)
+    let newest = source::history(&config, HISTORY_SCAN).await?;
+    let records: Vec<JobRecord> = filter.select(&newest, limit).cloned().collect();
+    print_out(records.as_slice(), json, history::render)
 }
 
 async fn job(config: Config, id: &str, json: bool) -> Result<(), CliError> {
     let records = source::history(&config, HISTORY_SCAN).await?;
-    let job = history_view::find_job(&records, id)?;
-    print_out(job, json, history_view::render_one)
+    let job = history::find_job(&records, id)?;
+    print_out(job, json, history::render_one)
 }
 
 async fn partitions(config: Config, json: bool) -> Result<(), CliError> {
@@ -186,10 +181,10 @@ async fn partitions(config: Config, json: bool) -> Result<(), CliError> {
             );
             let store = source::open_store_file(&config).await?;
             let webhdfs = WebHdfs::new(&config.webhdfs_url, &config.hdfs_user)?;
-            partitions_view::report(&store, &webhdfs, &[]).await?
+            partitions::report(&store, &webhdfs, &[]).await?
         }
     };
-    print_out(&report, json, partitions_view::render)
+    print_out(&report, json, partitions::render)
 }
 
 async fn health(config: Config, json: bool) -> Result<(), CliError> {
@@ -214,7 +209,7 @@ async fn health(config: Config, json: bool) -> Result<(), CliError> {
             jobs::check_dependencies(&store, &webhdfs, &mysql, &config.db_path, &[]).await
         }
     };
-    print_out(&report, json, health_view::render)
+    print_out(&report, json, health::render)
 }
 
 /// Prints `value` as pretty JSON, or as the text `render` makes of it.

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use super::{CliError, PartitionsReport, error::NotServingWhy};
+use super::error::{CliError, NotServingWhy};
 use crate::{
     api::{
         admin::proto::{JobsRequest, PartitionsRequest, admin_client::AdminClient},
@@ -11,6 +11,7 @@ use crate::{
     },
     config::Config,
     store::{JobRecord, Store},
+    views::PartitionsReport,
 };
 
 pub(super) async fn partitions_from_server(config: &Config) -> Option<PartitionsReport> {

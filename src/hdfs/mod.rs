@@ -16,7 +16,3 @@ pub use namenode::NodeState;
 pub use probe::Unreachable;
 pub use staged::Staged;
 pub use webhdfs::{CreateTarget, WebHdfs};
-
-/// Also here because the Parquet sinks that pass our errors through (county files, the
-/// spool) raise HDFS and spool I/O errors; see [`crate::parquet`].
-pub(crate) use crate::parquet::unwrap_external;

@@ -12,7 +12,7 @@ use parquet::{
     file::metadata::{ParquetMetaData, ParquetMetaDataReader},
 };
 
-use super::unwrap_external;
+use super::writer::unwrap_external;
 use crate::{
     error::{Error, Result},
     hdfs::Hdfs,

@@ -193,7 +193,7 @@ impl SpoolWriter {
 }
 
 /// Keeps our error inside the I/O error the Parquet writer passes back
-/// (`hdfs::unwrap_external` takes it out again).
+/// (`parquet::unwrap_external` takes it out again).
 fn spool_err(path: &Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::other(Error::Spool(format!("writing {}: {e}", path.display())))
 }

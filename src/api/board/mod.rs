@@ -27,10 +27,9 @@ use axum::{
 };
 use serde::{Deserialize, de::value::StrDeserializer};
 
-use super::views::Views;
 use crate::{
-    cli,
     store::{HISTORY_SCAN, JobRecord},
+    views::{Views, find_job, parse_duration, since_ms},
 };
 
 /// Jobs `/jobs` lists when no limit is asked for (as `lender jobs`).
@@ -71,7 +70,7 @@ fn router(views: Arc<Views>) -> Router {
 async fn overview(State(views): State<Arc<Views>>) -> Response {
     let (health, partitions, history) =
         tokio::join!(views.health(), views.partitions(), views.history());
-    let body = html::overview(
+    let body = html::overview::overview(
         &health,
         partitions.as_deref().map_err(String::as_str),
         history
@@ -85,12 +84,15 @@ async fn overview(State(views): State<Arc<Views>>) -> Response {
 async fn jobs(State(views): State<Arc<Views>>, RawQuery(query): RawQuery) -> Response {
     let form = match parse_filters(query.as_deref().unwrap_or("")) {
         Ok(form) => form,
-        Err(e) => return page(StatusCode::BAD_REQUEST, html::bad_filter(&e)),
+        Err(e) => return page(StatusCode::BAD_REQUEST, html::jobs::bad_filter(&e)),
     };
     match views.history().await {
         Ok(history) => {
             let shown: Vec<&JobRecord> = form.filter.select(&history, form.limit).collect();
-            page(StatusCode::OK, html::jobs(&form, &shown, history.len()))
+            page(
+                StatusCode::OK,
+                html::jobs::jobs(&form, &shown, history.len()),
+            )
         }
         Err(e) => unavailable(&e),
     }
@@ -98,8 +100,8 @@ async fn jobs(State(views): State<Arc<Views>>, RawQuery(query): RawQuery) -> Res
 
 async fn job(State(views): State<Arc<Views>>, Path(id): Path<String>) -> Response {
     match views.history().await {
-        Ok(history) => match cli::find_job(&history, &id) {
-            Ok(job) => page(StatusCode::OK, html::job(job)),
+        Ok(history) => match find_job(&history, &id) {
+            Ok(job) => page(StatusCode::OK, html::jobs::job(job)),
             Err(e) => page(
                 StatusCode::NOT_FOUND,
                 html::page("no such job", &html::error_box(&e.to_string())),
@@ -152,8 +154,8 @@ fn page(status: StatusCode, body: String) -> Response {
 /// `/jobs`'s query: `kind` (export, partition), `state` (queued, running, succeeded,
 /// failed), `county`, `since` (90s, 15m, 2h, 1d) and `limit`, as `lender jobs` takes them;
 /// an empty value means any. Anything else is an error naming the parameter.
-fn parse_filters(query: &str) -> Result<html::FilterForm, String> {
-    let mut form = html::FilterForm {
+fn parse_filters(query: &str) -> Result<html::jobs::FilterForm, String> {
+    let mut form = html::jobs::FilterForm {
         limit: DEFAULT_LIMIT,
         ..Default::default()
     };
@@ -172,8 +174,8 @@ fn parse_filters(query: &str) -> Result<html::FilterForm, String> {
                 form.filter.county = Some(county);
             }
             "since" => {
-                let since = cli::parse_duration(value)?;
-                form.filter.since_ms = Some(cli::since_ms(since));
+                let since = parse_duration(value)?;
+                form.filter.since_ms = Some(since_ms(since));
                 form.since = Some(value.to_owned());
             }
             "limit" => {

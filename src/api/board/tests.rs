@@ -4,13 +4,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 use crate::{
-    cli::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
     hdfs::NodeState,
     jobs::{Check, HealthReport, Jobs},
     store::{
         JobKind, JobState,
         history::{AttemptOutcome, AttemptRecord, AttemptReport},
     },
+    views::partitions::{DataNodeView, PartitionState, PartitionView, PartitionsReport},
 };
 
 /// What a client, a job argument or an error text could smuggle into a page.
@@ -97,23 +97,23 @@ fn every_page_escapes_hostile_strings() {
         }],
     };
     let history = [job.clone()];
-    let form = html::FilterForm {
+    let form = html::jobs::FilterForm {
         since: Some(HOSTILE.into()),
         limit: 50,
         ..Default::default()
     };
     let pages = [
-        ("job", html::job(&job)),
-        ("jobs", html::jobs(&form, &[&job], 1)),
+        ("job", html::jobs::job(&job)),
+        ("jobs", html::jobs::jobs(&form, &[&job], 1)),
         (
             "overview",
-            html::overview(&health, Ok(&partitions), Ok(&history)),
+            html::overview::overview(&health, Ok(&partitions), Ok(&history)),
         ),
         (
             "overview with errors",
-            html::overview(&health, Err(HOSTILE), Err(HOSTILE)),
+            html::overview::overview(&health, Err(HOSTILE), Err(HOSTILE)),
         ),
-        ("bad filter", html::bad_filter(HOSTILE)),
+        ("bad filter", html::jobs::bad_filter(HOSTILE)),
     ];
     for (name, page) in pages {
         assert!(inert(&page), "{name} page:\n{page}");

@@ -32,6 +32,7 @@ use crate::{
     error::{Error, Result},
     hdfs::Staged,
     mysql::EXPORT_QUERY,
+    parquet::Written,
     spool::Spool,
     store::{JobKind, JobRecord, history::AttemptReport},
 };
@@ -229,7 +230,7 @@ impl Exporter {
         // a failed attempt's query, threads and files are gone before the next one starts.
         tasks.end().await;
         let (encoded, tmp) = outcome?;
-        let staged = Staged::new(tmp, EXPORT_PATH, encoded.written);
+        let staged = Staged::new(tmp, EXPORT_PATH, encoded.written.bytes);
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).
@@ -241,7 +242,10 @@ impl Exporter {
                 return Err(e);
             }
         };
-        let written = staged.publish(hdfs).await?;
+        let written = Written {
+            bytes: staged.publish(hdfs).await?,
+            ..encoded.written
+        };
         self.big_file.forget().await;
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         let seconds = started.elapsed().as_secs_f64();

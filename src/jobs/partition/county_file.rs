@@ -81,9 +81,9 @@ impl CountyEncoder {
     }
 
     pub(super) fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer
-            .write(batch)
-            .map_err(|e| crate::hdfs::unwrap_external(e, || format!("encoding {}", self.path)))?;
+        self.writer.write(batch).map_err(|e| {
+            crate::parquet::unwrap_external(e, || format!("encoding {}", self.path))
+        })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -104,7 +104,7 @@ impl CountyEncoder {
         } = self;
         let mut sink = writer
             .into_inner()
-            .map_err(|e| crate::hdfs::unwrap_external(e, || format!("encoding {path}")))?;
+            .map_err(|e| crate::parquet::unwrap_external(e, || format!("encoding {path}")))?;
         sink.complete();
         let bytes = spool.state().len;
         Ok(EncodedCounty { spool, rows, bytes })

@@ -4,8 +4,8 @@ use std::fmt::{Debug, Write};
 
 use super::{error_box, esc, page, path_segment, word};
 use crate::{
-    cli::{JobFilter, describe_progress, format_ms, format_time, thousands},
     store::{JobKind, JobRecord, JobState},
+    views::{JobFilter, describe_progress, format_ms, format_time, thousands},
 };
 
 const KINDS: [JobKind; 2] = [JobKind::Export, JobKind::Partition];

@@ -2,16 +2,17 @@
 //! that reaches a page goes through [`esc`] (text and attribute values alike) or, in a link,
 //! [`path_segment`]: county paths, job arguments, errors and host names may carry what a
 //! client sent.
+//!
+//! The pages live in [`jobs`] and [`overview`]; this file holds what they share (escaping,
+//! the page frame, the error box), and the board calls the pages in their modules, so the
+//! pages import this file and this file imports no page.
 
-mod jobs;
-mod overview;
+pub mod jobs;
+pub mod overview;
 
 use std::fmt::{Debug, Write};
 
-pub use jobs::{FilterForm, bad_filter, job, jobs};
-pub use overview::overview;
-
-use crate::{cli::format_time, store::now_ms};
+use crate::{store::now_ms, views::format_time};
 
 /// Seconds between the browser's reloads of a page.
 pub const REFRESH_SECS: u32 = 5;

@@ -8,12 +8,13 @@ use super::{
     page, word,
 };
 use crate::{
-    cli::{
-        PartitionState, PartitionsReport, describe_progress, export_summary, format_time,
-        queue_summary, store_summary, thousands,
-    },
     jobs::HealthReport,
     store::{JobKind, JobRecord, JobState},
+    views::{
+        PartitionState, PartitionsReport, describe_progress, format_time,
+        health::{export_summary, queue_summary, store_summary},
+        thousands,
+    },
 };
 
 /// How many jobs the overview lists.

@@ -3,10 +3,9 @@
 
 use std::{fmt::Write, time::Duration};
 
-use super::{
-    error::JobLookup,
-    format::{format_ms, format_time, thousands},
-};
+use thiserror::Error;
+
+use super::format::{format_ms, format_time, thousands};
 use crate::store::{JobKind, JobRecord, JobState, history::JobProgress, now_ms};
 
 /// Which jobs to show; every set field must match.
@@ -58,6 +57,15 @@ pub fn find_job<'a>(jobs: &'a [JobRecord], id: &str) -> Result<&'a JobRecord, Jo
             matches: more + 1,
         }),
     }
+}
+
+/// Why `lender job ID` (or the board's job page) found no single job.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JobLookup {
+    #[error("no job {id:?} in the history (see `lender jobs`)")]
+    Missing { id: String },
+    #[error("{id:?} matches {matches} jobs; give more of the id")]
+    Ambiguous { id: String, matches: usize },
 }
 
 /// `90s`, `15m`, `2h`, `1d` (a bare number is seconds).

@@ -1,33 +1,56 @@
-//! `lender serve`: the gRPC server (the contract's service, the admin service, the
-//! standard health and reflection services), the metrics and the board, until a signal.
+//! The server's start (`lender serve`): the gRPC server (the contract's service, the admin
+//! service, the standard health and reflection services), the metrics and the board, until
+//! a signal. It sits above [`api`] and [`views`] and below the command line, which only
+//! calls [`serve`]: the start is not part of `cli`, so nothing the server runs imports the
+//! command line.
 
 use std::{sync::Arc, time::Duration};
 
+use thiserror::Error;
 use tokio::task::JoinHandle;
-
-use super::CliError;
 
 use crate::{
     api::{
         self, LenderServer, LenderService,
         admin::{AdminServer, AdminService},
         standard::{self, HealthSwitch},
-        views::Views,
     },
     config::Config,
     jobs::Jobs,
     telemetry,
+    views::Views,
 };
+
+/// Why the server could not start, or stopped serving.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The store, MySQL or HDFS said no while the jobs started.
+    #[error(transparent)]
+    Service(#[from] crate::Error),
+
+    /// A setting cannot be used as given.
+    #[error("bad {name} {value:?}: {why}")]
+    Setting {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
+
+    /// The server's own listeners (gRPC, metrics, the board) could not start or stopped.
+    #[error("{0}")]
+    Serving(String),
+}
 
 /// How long calls still open at shutdown may keep the server up (then they are cut; the
 /// jobs' own drain follows). Within Docker's 10 s between SIGTERM and SIGKILL with room.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-pub(super) async fn serve(config: Config) -> Result<(), CliError> {
+/// Runs the server with `config` until SIGINT or SIGTERM, then drains the jobs.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = config
         .listen
         .parse()
-        .map_err(|e: std::net::AddrParseError| CliError::Setting {
+        .map_err(|e: std::net::AddrParseError| ServeError::Setting {
             name: "LENDER_LISTEN",
             value: config.listen.clone(),
             why: e.to_string(),
@@ -45,7 +68,7 @@ pub(super) async fn serve(config: Config) -> Result<(), CliError> {
     // The gauges and the board serve until the jobs have shut down, then end with them.
     let mut side_tasks = Vec::new();
     if let Some(addr) = metrics {
-        telemetry::serve(addr).map_err(CliError::Serving)?;
+        telemetry::serve(addr).map_err(ServeError::Serving)?;
         side_tasks.push(spawn_state_gauges(jobs.clone()));
     }
     // The admin service and the board answer from the same views (and caches).
@@ -54,7 +77,7 @@ pub(super) async fn serve(config: Config) -> Result<(), CliError> {
         side_tasks.push(
             api::board::serve(addr, views.clone())
                 .await
-                .map_err(CliError::Serving)?,
+                .map_err(ServeError::Serving)?,
         );
     }
     let shutdown = async {
@@ -67,7 +90,7 @@ pub(super) async fn serve(config: Config) -> Result<(), CliError> {
         tracing::info!("shutting down");
     };
     let (health, health_service) = HealthSwitch::new().await;
-    let (reflection, reflection_v1alpha) = standard::reflection().map_err(CliError::Serving)?;
+    let (reflection, reflection_v1alpha) = standard::reflection().map_err(ServeError::Serving)?;
     let stopping = health.clone();
     let signalled = Arc::new(tokio::sync::Notify::new());
     let shutdown = {
@@ -89,7 +112,7 @@ pub(super) async fn serve(config: Config) -> Result<(), CliError> {
     // Graceful shutdown waits for open calls, and some never end by themselves (a health
     // Watch, a DbToHdfs waiting on a long export): they get SHUTDOWN_GRACE, then are cut.
     let served = tokio::select! {
-        served = server => served.map_err(|e| CliError::Serving(format!("gRPC server on {addr}: {e}"))),
+        served = server => served.map_err(|e| ServeError::Serving(format!("gRPC server on {addr}: {e}"))),
         () = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

@@ -1,12 +1,11 @@
-//! The operator views' data, shared by the admin gRPC service (`lender jobs/health/
-//! partitions`) and the web board: one set of caches, so the CLI and a browser reloading the
-//! board share one refresh a second.
+//! The operator views as the running server serves them, shared by the admin gRPC service
+//! (`lender jobs/health/partitions`) and the web board: one set of caches, so the CLI and a
+//! browser reloading the board share one refresh a second.
 
 use std::{sync::Arc, time::Duration};
 
-use super::cache::Cached;
+use super::{cache::Cached, partitions::PartitionsReport};
 use crate::{
-    cli::PartitionsReport,
     jobs::{HealthReport, Jobs},
     store::{HISTORY_SCAN, JobRecord},
 };
@@ -46,7 +45,7 @@ impl Views {
     pub async fn partitions(&self) -> View<PartitionsReport> {
         self.partitions
             .get_or_refresh(|| async {
-                crate::cli::partitions_report(
+                super::partitions::report(
                     self.jobs.store(),
                     self.jobs.webhdfs(),
                     &self.jobs.suspect_datanodes(),
