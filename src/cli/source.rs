@@ -109,7 +109,7 @@ async fn jobs_from_file(config: &Config, limit: usize) -> Result<Vec<JobRecord>,
         return Ok(vec![]);
     }
     let store = open_store_file(config).await?;
-    Ok(store.jobs(limit)?)
+    Ok(store.history().jobs(limit)?)
 }
 
 pub(super) async fn open_store_file(config: &Config) -> Result<Arc<Store>, CliError> {

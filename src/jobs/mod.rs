@@ -83,7 +83,7 @@ impl Jobs {
     /// workers. HDFS and MySQL need not be up yet: they are reached per job.
     pub async fn start(config: Config) -> Result<Arc<Self>> {
         let store = Store::open(&config.db_path).await?;
-        let interrupted = store.mark_interrupted().await?;
+        let interrupted = store.history().mark_interrupted().await?;
         if interrupted > 0 {
             tracing::warn!(
                 interrupted,
@@ -146,9 +146,9 @@ impl Jobs {
     /// The state the metrics show: jobs in flight, county files by state, store size.
     pub fn telemetry_snapshot(&self) -> Result<crate::telemetry::Snapshot> {
         let store = &self.services.store;
-        let generation = store.export()?.map(|e| e.generation);
+        let generation = store.exports().current()?.map(|e| e.generation);
         let (mut current, mut stale, mut lost) = (0, 0, 0);
-        for record in store.partitions()? {
+        for record in store.partitions().all()? {
             match (record.lost, Some(record.generation) == generation) {
                 (true, _) => lost += 1,
                 (false, true) => current += 1,
@@ -199,6 +199,7 @@ impl Jobs {
                 self.queues.push(job.task(job_id.clone())).await?;
                 self.services
                     .store
+                    .history()
                     .job_submitted(&job_id, J::KIND, job.describe())
                     .await
             };

@@ -1,6 +1,9 @@
 //! The export generation: bumped by every DbToHdfs *before* it renames the new file into
 //! place, so a crash between the two can only make partitions look stale (and be rebuilt),
 //! never make a partition of the old data look current.
+//!
+//! Reached through [`Store::exports`]: a handle of its own keeps this record's reads and
+//! writes in this file, so `impl Store` (the transactions, the file) stays in `mod.rs`.
 
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
@@ -33,9 +36,16 @@ impl ExportRecord {
     }
 }
 
-impl Store {
-    pub fn export(&self) -> Result<Option<ExportRecord>> {
-        self.read(|txn| {
+/// The export record of a [`Store`]; see [`Store::exports`].
+#[derive(Clone, Copy)]
+pub struct Exports<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl Exports<'_> {
+    /// The newest generation, `None` before the first export.
+    pub fn current(&self) -> Result<Option<ExportRecord>> {
+        self.store.read(|txn| {
             let table = txn.open_table(META)?;
             let raw = table.get(EXPORT_KEY)?;
             raw.map(|raw| from_json(raw.value())).transpose()
@@ -44,24 +54,25 @@ impl Store {
 
     /// Starts a new generation (durably) and returns it.
     pub async fn begin_generation(&self, job_id: Option<String>) -> Result<u64> {
-        self.write(move |txn| {
-            let mut table = txn.open_table(META)?;
-            let previous = match table.get(EXPORT_KEY)? {
-                Some(raw) => from_json::<ExportRecord>(raw.value())?.generation,
-                None => 0,
-            };
-            let record = ExportRecord {
-                generation: previous + 1,
-                job_id,
-                rows: None,
-                bytes: None,
-                finished_ms: None,
-                counties: None,
-            };
-            table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
-            Ok(record.generation)
-        })
-        .await
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(META)?;
+                let previous = match table.get(EXPORT_KEY)? {
+                    Some(raw) => from_json::<ExportRecord>(raw.value())?.generation,
+                    None => 0,
+                };
+                let record = ExportRecord {
+                    generation: previous + 1,
+                    job_id,
+                    rows: None,
+                    bytes: None,
+                    finished_ms: None,
+                    counties: None,
+                };
+                table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
+                Ok(record.generation)
+            })
+            .await
     }
 
     /// Records what the export of `generation` produced once its file is in place.
@@ -72,21 +83,22 @@ impl Store {
         bytes: u64,
         counties: Vec<i32>,
     ) -> Result<()> {
-        self.write(move |txn| {
-            let mut table = txn.open_table(META)?;
-            let raw = table.get(EXPORT_KEY)?.map(|raw| raw.value().to_owned());
-            let Some(raw) = raw else { return Ok(()) };
-            let mut record: ExportRecord = from_json(&raw)?;
-            if record.generation == generation {
-                record.rows = Some(rows);
-                record.bytes = Some(bytes);
-                record.finished_ms = Some(now_ms());
-                record.counties = Some(counties);
-                table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
-            }
-            Ok(())
-        })
-        .await
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(META)?;
+                let raw = table.get(EXPORT_KEY)?.map(|raw| raw.value().to_owned());
+                let Some(raw) = raw else { return Ok(()) };
+                let mut record: ExportRecord = from_json(&raw)?;
+                if record.generation == generation {
+                    record.rows = Some(rows);
+                    record.bytes = Some(bytes);
+                    record.finished_ms = Some(now_ms());
+                    record.counties = Some(counties);
+                    table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -97,13 +109,21 @@ mod tests {
     #[tokio::test]
     async fn generations_increase_and_record_stats() {
         let (store, _dir) = temp_store().await;
-        assert!(store.export().unwrap().is_none());
-        assert_eq!(store.begin_generation(Some("a".into())).await.unwrap(), 1);
+        assert!(store.exports().current().unwrap().is_none());
+        assert_eq!(
+            store
+                .exports()
+                .begin_generation(Some("a".into()))
+                .await
+                .unwrap(),
+            1
+        );
         store
+            .exports()
             .finish_generation(1, 10, 100, vec![55001, 55003])
             .await
             .unwrap();
-        let rec = store.export().unwrap().unwrap();
+        let rec = store.exports().current().unwrap().unwrap();
         assert_eq!(
             (rec.generation, rec.rows, rec.bytes),
             (1, Some(10), Some(100))
@@ -112,10 +132,14 @@ mod tests {
             (rec.holds(55003), rec.holds(55002)),
             (Some(true), Some(false))
         );
-        assert_eq!(store.begin_generation(None).await.unwrap(), 2);
+        assert_eq!(store.exports().begin_generation(None).await.unwrap(), 2);
         // Stats of an older generation do not overwrite the newer record.
-        store.finish_generation(1, 99, 999, vec![]).await.unwrap();
-        let rec = store.export().unwrap().unwrap();
+        store
+            .exports()
+            .finish_generation(1, 99, 999, vec![])
+            .await
+            .unwrap();
+        let rec = store.exports().current().unwrap().unwrap();
         assert_eq!((rec.rows, rec.holds(55001)), (None, None));
     }
 }

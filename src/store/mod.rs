@@ -8,6 +8,10 @@
 //!
 //! Values are JSON: the tables are small and a person may want to read them with other
 //! tools. Writes are durable (redb's default `Immediate`); they run on the blocking pool.
+//!
+//! Each table is a borrowed handle with its own file ([`Store::history`],
+//! [`Store::partitions`], [`Store::exports`]): `impl Store` is only here, and holds what the
+//! tables share (the file, the transactions, JSON).
 
 mod export;
 pub mod history;
@@ -20,9 +24,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{Error, Result};
 
-pub use export::ExportRecord;
-pub use history::{HISTORY_SCAN, JobKind, JobRecord, JobState};
-pub use partitions::PartitionRecord;
+pub use export::{ExportRecord, Exports};
+pub use history::{HISTORY_SCAN, History, JobKind, JobRecord, JobState};
+pub use partitions::{PartitionRecord, Partitions};
 
 const JOBS: TableDefinition<&str, &str> = TableDefinition::new("lender:jobs");
 const PARTITIONS: TableDefinition<i32, &str> = TableDefinition::new("lender:partitions");
@@ -48,6 +52,21 @@ impl Store {
         let store = Store { conn };
         store.create_tables().await?;
         Ok(store)
+    }
+
+    /// Every job with its attempts.
+    pub fn history(&self) -> History<'_> {
+        History { store: self }
+    }
+
+    /// Which county files exist, and where.
+    pub fn partitions(&self) -> Partitions<'_> {
+        Partitions { store: self }
+    }
+
+    /// The current export generation.
+    pub fn exports(&self) -> Exports<'_> {
+        Exports { store: self }
     }
 
     pub fn connection(&self) -> apalis_redb::Connection {

@@ -1,4 +1,7 @@
 //! The partition table: one row per county file we wrote.
+//!
+//! Reached through [`Store::partitions`]: a handle of its own keeps this table's reads and
+//! writes in this file, so `impl Store` (the transactions, the file) stays in `mod.rs`.
 
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
@@ -25,17 +28,24 @@ pub struct PartitionRecord {
     pub job_id: Option<String>,
 }
 
-impl Store {
-    pub fn partition(&self, county: i32) -> Result<Option<PartitionRecord>> {
-        self.read(|txn| {
+/// The partition table of a [`Store`]; see [`Store::partitions`].
+#[derive(Clone, Copy)]
+pub struct Partitions<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl Partitions<'_> {
+    pub fn get(&self, county: i32) -> Result<Option<PartitionRecord>> {
+        self.store.read(|txn| {
             let table = txn.open_table(PARTITIONS)?;
             let raw = table.get(county)?;
             raw.map(|raw| from_json(raw.value())).transpose()
         })
     }
 
-    pub fn partitions(&self) -> Result<Vec<PartitionRecord>> {
-        self.read(|txn| {
+    /// Every county file recorded, by county code.
+    pub fn all(&self) -> Result<Vec<PartitionRecord>> {
+        self.store.read(|txn| {
             let table = txn.open_table(PARTITIONS)?;
             let mut out = Vec::new();
             for entry in table.iter()? {
@@ -47,28 +57,30 @@ impl Store {
 
     /// Lazily durable: the partition job's durable end-of-attempt record follows at once, and
     /// a crash in between leaves the job unacknowledged in the queue, so it runs again.
-    pub async fn put_partition(&self, record: PartitionRecord) -> Result<()> {
+    pub async fn put(&self, record: PartitionRecord) -> Result<()> {
         let raw = to_json(&record)?;
-        self.write_lazily(move |txn| {
-            txn.open_table(PARTITIONS)?
-                .insert(record.county, raw.as_str())?;
-            Ok(())
-        })
-        .await
+        self.store
+            .write_lazily(move |txn| {
+                txn.open_table(PARTITIONS)?
+                    .insert(record.county, raw.as_str())?;
+                Ok(())
+            })
+            .await
     }
 
-    pub async fn mark_partition_lost(&self, county: i32) -> Result<()> {
-        self.write(move |txn| {
-            let mut table = txn.open_table(PARTITIONS)?;
-            let raw = table.get(county)?.map(|raw| raw.value().to_owned());
-            if let Some(raw) = raw {
-                let mut record: PartitionRecord = from_json(&raw)?;
-                record.lost = true;
-                table.insert(county, to_json(&record)?.as_str())?;
-            }
-            Ok(())
-        })
-        .await
+    pub async fn mark_lost(&self, county: i32) -> Result<()> {
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(PARTITIONS)?;
+                let raw = table.get(county)?.map(|raw| raw.value().to_owned());
+                if let Some(raw) = raw {
+                    let mut record: PartitionRecord = from_json(&raw)?;
+                    record.lost = true;
+                    table.insert(county, to_json(&record)?.as_str())?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -91,11 +103,11 @@ mod tests {
             lost: false,
             job_id: None,
         };
-        store.put_partition(record.clone()).await.unwrap();
-        assert_eq!(store.partition(55001).unwrap(), Some(record));
-        assert_eq!(store.partition(55003).unwrap(), None);
-        store.mark_partition_lost(55001).await.unwrap();
-        assert!(store.partition(55001).unwrap().unwrap().lost);
-        assert_eq!(store.partitions().unwrap().len(), 1);
+        store.partitions().put(record.clone()).await.unwrap();
+        assert_eq!(store.partitions().get(55001).unwrap(), Some(record));
+        assert_eq!(store.partitions().get(55003).unwrap(), None);
+        store.partitions().mark_lost(55001).await.unwrap();
+        assert!(store.partitions().get(55001).unwrap().unwrap().lost);
+        assert_eq!(store.partitions().all().unwrap().len(), 1);
     }
 }

@@ -88,7 +88,7 @@ pub async fn report(
     webhdfs: &WebHdfs,
     suspects: &[String],
 ) -> Result<PartitionsReport> {
-    let generation = store.export()?.map(|e| e.generation);
+    let generation = store.exports().current()?.map(|e| e.generation);
     let mut nodes = webhdfs.namenode().datanodes().await?;
     for host in suspects {
         nodes.entry(host.clone()).and_modify(|s| {
@@ -97,7 +97,7 @@ pub async fn report(
             }
         });
     }
-    let mut partitions: Vec<PartitionView> = stream::iter(store.partitions()?)
+    let mut partitions: Vec<PartitionView> = stream::iter(store.partitions().all()?)
         .map(|record| async {
             // A file the NameNode cannot locate has no hosts: it counts as lost.
             let hosts = hosts_of(webhdfs, &record.path).await;

@@ -60,7 +60,7 @@ impl Views {
     /// The newest `limit` jobs as they are now, a running export with its progress: `lender
     /// jobs` right after a call must show the job it ran.
     pub fn jobs(&self, limit: usize) -> crate::error::Result<Vec<JobRecord>> {
-        let mut jobs = self.jobs.store().jobs(limit)?;
+        let mut jobs = self.jobs.store().history().jobs(limit)?;
         self.jobs.attach_progress(&mut jobs);
         Ok(jobs)
     }

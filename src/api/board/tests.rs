@@ -160,16 +160,24 @@ async fn board() -> (SocketAddr, Arc<Views>, Arc<crate::store::tempdir::TempDir>
 async fn record(views: &Views, kind: JobKind, args: &str, outcomes: &[bool]) -> String {
     let store = views.jobs_for_test().store();
     let id = uuid::Uuid::now_v7().to_string();
-    store.job_submitted(&id, kind, args.into()).await.unwrap();
+    store
+        .history()
+        .job_submitted(&id, kind, args.into())
+        .await
+        .unwrap();
     for (i, ok) in outcomes.iter().enumerate() {
-        store.attempt_started(&id, kind, args).await.unwrap();
+        store
+            .history()
+            .attempt_started(&id, kind, args)
+            .await
+            .unwrap();
         let report = AttemptReport {
             error: (!ok).then(|| format!("attempt {} failed", i + 1)),
             will_retry: i + 1 < outcomes.len(),
             rows: ok.then_some(7),
             ..Default::default()
         };
-        store.attempt_finished(&id, report).await.unwrap();
+        store.history().attempt_finished(&id, report).await.unwrap();
     }
     id
 }

@@ -171,7 +171,7 @@ impl Exporter {
         let started = Instant::now();
         let tag = format!("{job_id}-{attempt}");
         // The previous export's size sizes this one's progress and spool check.
-        let previous = store.export()?;
+        let previous = store.exports().current()?;
         let expected_rows = previous.as_ref().and_then(|e| e.rows);
         let progress = self.progress.track(job_id, expected_rows);
         let expected_bytes = previous.as_ref().and_then(|e| e.bytes);
@@ -235,7 +235,11 @@ impl Exporter {
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).
         let _swap = self.swap.write().await;
-        let generation = match store.begin_generation(Some(job_id.to_owned())).await {
+        let generation = match store
+            .exports()
+            .begin_generation(Some(job_id.to_owned()))
+            .await
+        {
             Ok(generation) => generation,
             Err(e) => {
                 staged.discard(hdfs).await;
@@ -251,6 +255,7 @@ impl Exporter {
         let seconds = started.elapsed().as_secs_f64();
         crate::telemetry::export_published(written.rows, written.bytes, seconds);
         store
+            .exports()
             .finish_generation(generation, written.rows, written.bytes, encoded.counties)
             .await?;
         Ok(ExportOutcome {

@@ -75,7 +75,7 @@ pub async fn check_dependencies(
             detail: e.to_string(),
         },
     };
-    let jobs = store.jobs(HISTORY_SCAN).unwrap_or_default();
+    let jobs = store.history().jobs(HISTORY_SCAN).unwrap_or_default();
     let count = |state| jobs.iter().filter(|j| j.state == state).count();
     HealthReport {
         namenode,
@@ -83,7 +83,7 @@ pub async fn check_dependencies(
         mysql,
         queued_jobs: count(JobState::Queued),
         running_jobs: count(JobState::Running),
-        export: store.export().ok().flatten(),
+        export: store.exports().current().ok().flatten(),
         store_path: db_path.display().to_string(),
         store_bytes: std::fs::metadata(db_path).map(|m| m.len()).unwrap_or(0),
     }

@@ -54,10 +54,10 @@ pub(super) async fn answer(
         ..
     } = services;
     // One read of the export record serves both the generation and the county check.
-    let export = store.export()?;
+    let export = store.exports().current()?;
     let generation = generation_of(export.as_ref(), store, hdfs).await?;
     check_exported(export.as_ref(), county)?;
-    let record = store.partition(county)?;
+    let record = store.partitions().get(county)?;
     let mut step = plan(record.as_ref(), generation);
     // Only I/O here: what follows each piece of it is `decide`'s. The walk is short:
     // at most a read of the county file, then a question to the NameNode.
@@ -80,7 +80,7 @@ pub(super) async fn answer(
                     record.hosts.iter().for_each(|h| health.suspect(h));
                 }
                 tracing::warn!(county, error = %reason, "county file unreadable; rebuilding it");
-                store.mark_partition_lost(county).await?;
+                store.partitions().mark_lost(county).await?;
                 break Source::Recreate;
             }
             Step::Unavailable(message) => return Err(Error::Unavailable(message)),

@@ -51,7 +51,7 @@ const READER_LIFETIME: Duration = Duration::from_secs(30);
 /// The generation of the big file, adopting a file some earlier run left in HDFS when
 /// the store has none (for example after the store volume was lost).
 pub(super) async fn current_generation(store: &Store, hdfs: &Hdfs) -> Result<u64> {
-    generation_of(store.export()?.as_ref(), store, hdfs).await
+    generation_of(store.exports().current()?.as_ref(), store, hdfs).await
 }
 
 /// [`current_generation`] for a caller that has read the export record already.
@@ -75,7 +75,7 @@ async fn adopt_export(store: &Store, hdfs: &Hdfs) -> Result<u64> {
                 path = EXPORT_PATH,
                 "adopting an export the store did not know"
             );
-            store.begin_generation(None).await
+            store.exports().begin_generation(None).await
         }
         None => Err(Error::NotFound(format!(
             "no export yet: run DbToHdfs first ({EXPORT_PATH} does not exist)"

@@ -219,7 +219,8 @@ impl Counties {
         tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
         let hosts = vec![host];
         store
-            .put_partition(PartitionRecord {
+            .partitions()
+            .put(PartitionRecord {
                 county,
                 path,
                 rows,

@@ -44,7 +44,7 @@ async fn retention_pass(services: &Services) {
     };
     let history = removed(
         "job history",
-        services.store.prune_history(max_jobs, max_age).await,
+        services.store.history().prune(max_jobs, max_age).await,
     );
     let tasks = removed(
         "queue tasks",

@@ -62,7 +62,11 @@ where
     };
     let mut backoff = Duration::from_millis(250);
     for attempt in 1..=job.max_attempts {
-        let number = match store.attempt_started(job.id, job.kind, job.args).await {
+        let number = match store
+            .history()
+            .attempt_started(job.id, job.kind, job.args)
+            .await
+        {
             Ok(number) => number,
             Err(e) => {
                 tracing::warn!(job = job.id, error = %e, "could not record attempt start");
@@ -116,7 +120,7 @@ where
 }
 
 async fn record_end(store: &Store, job_id: &str, report: AttemptReport) {
-    if let Err(e) = store.attempt_finished(job_id, report).await {
+    if let Err(e) = store.history().attempt_finished(job_id, report).await {
         tracing::warn!(job = job_id, error = %e, "could not record attempt end");
     }
 }
@@ -234,7 +238,11 @@ mod tests {
             None,
             "the work key is free again"
         );
-        let record = store.job(&id).unwrap().expect("the job is recorded");
+        let record = store
+            .history()
+            .job(&id)
+            .unwrap()
+            .expect("the job is recorded");
         assert_eq!(record.state, JobState::Failed);
         assert!(
             record.attempts[0]
@@ -282,7 +290,11 @@ mod tests {
         assert_eq!(attempts, 2);
         assert!(matches!(*outcome.borrow_and_update(), Some(Ok(Done))));
         assert_eq!(dispatcher.in_flight_for(KEY), None);
-        let record = store.job(&id).unwrap().expect("the job is recorded");
+        let record = store
+            .history()
+            .job(&id)
+            .unwrap()
+            .expect("the job is recorded");
         assert_eq!(record.state, JobState::Succeeded);
         assert_eq!(record.attempts.len(), 2);
     }

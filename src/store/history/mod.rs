@@ -1,4 +1,7 @@
 //! Job history: one record per job, with every attempt.
+//!
+//! Reached through [`Store::history`]: a handle of its own keeps this table's reads and
+//! writes in this module, so `impl Store` (the transactions, the file) stays in `mod.rs`.
 
 use std::time::Duration;
 
@@ -127,7 +130,13 @@ impl JobRecord {
     }
 }
 
-impl Store {
+/// The job history of a [`Store`]; see [`Store::history`].
+#[derive(Clone, Copy)]
+pub struct History<'a> {
+    pub(super) store: &'a Store,
+}
+
+impl History<'_> {
     /// Records a job the queue has accepted, unless its worker already did (it may start
     /// the moment the task is enqueued).
     ///
@@ -136,14 +145,15 @@ impl Store {
     pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
         let raw = to_json(&JobRecord::queued(id, kind, args))?;
         let id = id.to_owned();
-        self.write_lazily(move |txn| {
-            let mut table = txn.open_table(JOBS)?;
-            if table.get(id.as_str())?.is_none() {
-                table.insert(id.as_str(), raw.as_str())?;
-            }
-            Ok(())
-        })
-        .await
+        self.store
+            .write_lazily(move |txn| {
+                let mut table = txn.open_table(JOBS)?;
+                if table.get(id.as_str())?.is_none() {
+                    table.insert(id.as_str(), raw.as_str())?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Records the start of a new attempt and returns its number (1-based). Creates the
@@ -196,58 +206,60 @@ impl Store {
     /// At startup nothing runs yet: attempts still marked running were cut short by a crash.
     /// Returns how many were marked.
     pub async fn mark_interrupted(&self) -> Result<usize> {
-        self.write(|txn| {
-            let mut table = txn.open_table(JOBS)?;
-            let mut changed = Vec::new();
-            for entry in table.iter()? {
-                let (id, raw) = entry?;
-                let mut job: JobRecord = from_json(raw.value())?;
-                let mut touched = false;
-                for attempt in job.attempts.iter_mut() {
-                    if attempt.outcome == AttemptOutcome::Running {
-                        attempt.outcome = AttemptOutcome::Interrupted;
-                        attempt.error = Some("server stopped during this attempt".into());
-                        touched = true;
+        self.store
+            .write(|txn| {
+                let mut table = txn.open_table(JOBS)?;
+                let mut changed = Vec::new();
+                for entry in table.iter()? {
+                    let (id, raw) = entry?;
+                    let mut job: JobRecord = from_json(raw.value())?;
+                    let mut touched = false;
+                    for attempt in job.attempts.iter_mut() {
+                        if attempt.outcome == AttemptOutcome::Running {
+                            attempt.outcome = AttemptOutcome::Interrupted;
+                            attempt.error = Some("server stopped during this attempt".into());
+                            touched = true;
+                        }
+                    }
+                    if touched {
+                        job.state = JobState::Queued;
+                        changed.push((id.value().to_owned(), to_json(&job)?));
                     }
                 }
-                if touched {
-                    job.state = JobState::Queued;
-                    changed.push((id.value().to_owned(), to_json(&job)?));
+                for (id, raw) in &changed {
+                    table.insert(id.as_str(), raw.as_str())?;
                 }
-            }
-            for (id, raw) in &changed {
-                table.insert(id.as_str(), raw.as_str())?;
-            }
-            Ok(changed.len())
-        })
-        .await
+                Ok(changed.len())
+            })
+            .await
     }
 
     /// Retention: removes the oldest finished jobs while the table holds more than
     /// `max_jobs`, and every finished job submitted more than `max_age` ago, in one write
     /// transaction. Queued and running jobs stay whatever their age: the queue and the callers
     /// waiting on them still need their records. Returns how many were removed.
-    pub async fn prune_history(&self, max_jobs: usize, max_age: Duration) -> Result<usize> {
+    pub async fn prune(&self, max_jobs: usize, max_age: Duration) -> Result<usize> {
         let max_age_ms = u64::try_from(max_age.as_millis()).unwrap_or(u64::MAX);
         let cutoff_ms = now_ms().saturating_sub(max_age_ms);
         if !self.history_may_need_pruning(max_jobs, cutoff_ms)? {
             return Ok(0);
         }
-        self.write(move |txn| {
-            let mut table = txn.open_table(JOBS)?;
-            let doomed = jobs_beyond_retention(&table, max_jobs, cutoff_ms)?;
-            for id in &doomed {
-                table.remove(id.as_str())?;
-            }
-            Ok(doomed.len())
-        })
-        .await
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(JOBS)?;
+                let doomed = jobs_beyond_retention(&table, max_jobs, cutoff_ms)?;
+                for id in &doomed {
+                    table.remove(id.as_str())?;
+                }
+                Ok(doomed.len())
+            })
+            .await
     }
 
     /// A lock-free read first, so a periodic pass with nothing to do costs no write (and no
     /// fsync): over the count, or the oldest record (keys sort by submission) is past the age.
     fn history_may_need_pruning(&self, max_jobs: usize, cutoff_ms: u64) -> Result<bool> {
-        self.read(|txn| {
+        self.store.read(|txn| {
             let table = txn.open_table(JOBS)?;
             if table.len()? > max_jobs as u64 {
                 return Ok(true);
@@ -263,7 +275,7 @@ impl Store {
 
     #[cfg(test)]
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>> {
-        self.read(|txn| {
+        self.store.read(|txn| {
             let table = txn.open_table(JOBS)?;
             let raw = table.get(id)?;
             raw.map(|raw| from_json(raw.value())).transpose()
@@ -272,7 +284,7 @@ impl Store {
 
     /// Newest first.
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
-        self.read(|txn| {
+        self.store.read(|txn| {
             let table = txn.open_table(JOBS)?;
             let mut jobs = Vec::with_capacity(limit.min(table.len()? as usize));
             for entry in table.iter()?.rev().take(limit) {
@@ -303,18 +315,19 @@ impl Store {
         f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
     ) -> Result<T> {
         let id = id.to_owned();
-        self.write(move |txn| {
-            let mut table = txn.open_table(JOBS)?;
-            let raw = table.get(id.as_str())?.map(|raw| raw.value().to_owned());
-            let mut job: JobRecord = match raw {
-                Some(raw) => from_json(&raw)?,
-                None => fresh(&id)?,
-            };
-            let out = f(&mut job);
-            table.insert(id.as_str(), to_json(&job)?.as_str())?;
-            Ok(out)
-        })
-        .await
+        self.store
+            .write(move |txn| {
+                let mut table = txn.open_table(JOBS)?;
+                let raw = table.get(id.as_str())?.map(|raw| raw.value().to_owned());
+                let mut job: JobRecord = match raw {
+                    Some(raw) => from_json(&raw)?,
+                    None => fresh(&id)?,
+                };
+                let out = f(&mut job);
+                table.insert(id.as_str(), to_json(&job)?.as_str())?;
+                Ok(out)
+            })
+            .await
     }
 }
 
@@ -325,7 +338,7 @@ struct RetentionView {
     submitted_ms: u64,
 }
 
-/// Ids of the finished jobs to remove, oldest first (see [`Store::prune_history`]).
+/// Ids of the finished jobs to remove, oldest first (see [`History::prune`]).
 fn jobs_beyond_retention(
     table: &impl ReadableTable<&'static str, &'static str>,
     max_jobs: usize,

@@ -7,16 +7,19 @@ async fn attempts_are_recorded_and_listed_newest_first() {
     let first = uuid::Uuid::now_v7().to_string();
     let second = uuid::Uuid::now_v7().to_string();
     store
+        .history()
         .job_submitted(&first, JobKind::Export, "export".into())
         .await
         .unwrap();
     store
+        .history()
         .job_submitted(&second, JobKind::Partition, "county=55001".into())
         .await
         .unwrap();
 
     assert_eq!(
         store
+            .history()
             .attempt_started(&first, JobKind::Export, "export")
             .await
             .unwrap(),
@@ -27,9 +30,14 @@ async fn attempts_are_recorded_and_listed_newest_first() {
         will_retry: true,
         ..Default::default()
     };
-    store.attempt_finished(&first, failed).await.unwrap();
+    store
+        .history()
+        .attempt_finished(&first, failed)
+        .await
+        .unwrap();
     assert_eq!(
         store
+            .history()
             .attempt_started(&first, JobKind::Export, "export")
             .await
             .unwrap(),
@@ -40,9 +48,9 @@ async fn attempts_are_recorded_and_listed_newest_first() {
         summary: Some("7 rows".into()),
         ..Default::default()
     };
-    store.attempt_finished(&first, ok).await.unwrap();
+    store.history().attempt_finished(&first, ok).await.unwrap();
 
-    let jobs = store.jobs(10).unwrap();
+    let jobs = store.history().jobs(10).unwrap();
     assert_eq!(
         jobs.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
         [&second, &first]
@@ -62,16 +70,18 @@ async fn a_job_started_before_it_was_recorded_keeps_its_attempts() {
     let id = uuid::Uuid::now_v7().to_string();
     assert_eq!(
         store
+            .history()
             .attempt_started(&id, JobKind::Partition, "county=55001")
             .await
             .unwrap(),
         1
     );
     store
+        .history()
         .job_submitted(&id, JobKind::Partition, "county=55001".into())
         .await
         .unwrap();
-    let job = store.job(&id).unwrap().unwrap();
+    let job = store.history().job(&id).unwrap().unwrap();
     assert_eq!(
         (job.args.as_str(), job.attempts.len(), job.state),
         ("county=55001", 1, JobState::Running)
@@ -83,18 +93,20 @@ async fn running_attempts_become_interrupted_at_startup() {
     let (store, _dir) = temp_store().await;
     let id = uuid::Uuid::now_v7().to_string();
     store
+        .history()
         .job_submitted(&id, JobKind::Export, "export".into())
         .await
         .unwrap();
     store
+        .history()
         .attempt_started(&id, JobKind::Export, "export")
         .await
         .unwrap();
-    assert_eq!(store.mark_interrupted().await.unwrap(), 1);
-    let job = store.job(&id).unwrap().unwrap();
+    assert_eq!(store.history().mark_interrupted().await.unwrap(), 1);
+    let job = store.history().job(&id).unwrap().unwrap();
     assert_eq!(job.attempts[0].outcome, AttemptOutcome::Interrupted);
     assert_eq!(job.state, JobState::Queued);
-    assert_eq!(store.mark_interrupted().await.unwrap(), 0);
+    assert_eq!(store.history().mark_interrupted().await.unwrap(), 0);
 }
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -120,6 +132,7 @@ async fn put_job(store: &Store, state: JobState, age_ms: u64) -> String {
 
 fn ids(store: &Store) -> Vec<String> {
     let mut ids: Vec<String> = store
+        .history()
         .jobs(usize::MAX)
         .unwrap()
         .into_iter()
@@ -142,9 +155,9 @@ async fn prune_history_keeps_the_newest_jobs_within_the_count() {
     ] {
         all.push(put_job(&store, state, 0).await);
     }
-    assert_eq!(store.prune_history(3, MONTH).await.unwrap(), 2);
+    assert_eq!(store.history().prune(3, MONTH).await.unwrap(), 2);
     assert_eq!(ids(&store), all[2..]);
-    assert_eq!(store.prune_history(3, MONTH).await.unwrap(), 0);
+    assert_eq!(store.history().prune(3, MONTH).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -154,7 +167,7 @@ async fn prune_history_removes_finished_jobs_older_than_the_age() {
     put_job(&store, JobState::Failed, 31 * DAY_MS).await;
     let recent = put_job(&store, JobState::Failed, 29 * DAY_MS).await;
     let fresh = put_job(&store, JobState::Succeeded, 0).await;
-    assert_eq!(store.prune_history(10_000, MONTH).await.unwrap(), 2);
+    assert_eq!(store.history().prune(10_000, MONTH).await.unwrap(), 2);
     assert_eq!(ids(&store), [recent, fresh]);
 }
 
@@ -165,8 +178,8 @@ async fn prune_history_keeps_queued_and_running_jobs() {
     put_job(&store, JobState::Succeeded, 60 * DAY_MS).await;
     let running = put_job(&store, JobState::Running, 45 * DAY_MS).await;
     put_job(&store, JobState::Failed, 0).await;
-    assert_eq!(store.prune_history(0, MONTH).await.unwrap(), 2);
+    assert_eq!(store.history().prune(0, MONTH).await.unwrap(), 2);
     assert_eq!(ids(&store), [queued.clone(), running.clone()]);
-    assert_eq!(store.prune_history(0, Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(store.history().prune(0, Duration::ZERO).await.unwrap(), 0);
     assert_eq!(ids(&store), [queued, running]);
 }
