@@ -55,15 +55,26 @@ pub enum Error {
         source: arrow::error::ArrowError,
     },
 
-    #[error("job store: {0}")]
-    Store(String),
+    /// Our redb tables (job history, partitions, export generation), with what we were
+    /// doing and redb's, serde's or the file system's own error.
+    #[error("job store: {context}: {source}")]
+    Store {
+        context: String,
+        #[source]
+        source: StoreError,
+    },
 
     /// The export's local spool file (disk full, directory not writable).
     #[error("local spool file: {0}")]
     Spool(String),
 
-    #[error("job queue: {0}")]
-    Queue(String),
+    /// The apalis queue (its tables share the store's file), with what we were doing.
+    #[error("job queue: {context}: {source}")]
+    Queue {
+        context: String,
+        #[source]
+        source: QueueError,
+    },
 
     /// A job's failure, shared by every caller that waited on the job; keeps its kind.
     #[error(transparent)]
@@ -148,8 +159,18 @@ impl Error {
         }
     }
 
-    pub fn store(e: impl std::fmt::Display) -> Self {
-        Error::Store(e.to_string())
+    pub fn store(context: impl Into<String>, source: impl Into<StoreError>) -> Self {
+        Error::Store {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    pub fn queue(context: impl Into<String>, source: impl Into<QueueError>) -> Self {
+        Error::Queue {
+            context: context.into(),
+            source: source.into(),
+        }
     }
 
     /// Worth another attempt: I/O that a DataNode failure or a dropped connection can break.
@@ -284,22 +305,81 @@ fn quoted_values(text: &str, key: &str) -> Vec<String> {
     values
 }
 
-macro_rules! store_error_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self { Error::store(e) }
+/// What went wrong in our redb tables (`src/store/`): the library's own error, kept as the
+/// source, so its kind and chain stay readable; [`Error::Store`] adds what we were doing.
+/// The errors of 88 bytes are boxed, so that every `Result` of ours stays small.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Redb(Box<redb::Error>),
+
+    /// The database file could not be opened or created (held by another process, corrupt).
+    #[error(transparent)]
+    Database(#[from] redb::DatabaseError),
+
+    #[error(transparent)]
+    Transaction(#[from] redb::TransactionError),
+
+    #[error(transparent)]
+    Table(Box<redb::TableError>),
+
+    /// Reading or writing the file itself.
+    #[error(transparent)]
+    Storage(#[from] redb::StorageError),
+
+    #[error(transparent)]
+    Commit(#[from] redb::CommitError),
+
+    #[error(transparent)]
+    SetDurability(#[from] redb::SetDurabilityError),
+
+    /// A record that is not the JSON we write, or a value that cannot be written as JSON.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+
+    /// Opening the file through apalis-redb, which the queue shares.
+    #[error(transparent)]
+    Open(Box<apalis_redb::Error>),
+
+    /// The file's directory (creating it).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+
+    /// The blocking task running a write transaction panicked or was cancelled.
+    #[error("write task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+
+    /// A job the history must hold (its attempt ends) is not there.
+    #[error("the job is not in the history")]
+    UnknownJob,
+}
+
+/// What went wrong in the apalis queue: pushing a task, or our own reads and writes of its
+/// tables (taking over the previous run's tasks, pruning finished ones).
+#[derive(Debug, Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Push(Box<apalis::prelude::TaskSinkError<apalis_redb::Error>>),
+
+    #[error(transparent)]
+    Tables(#[from] StoreError),
+}
+
+/// `From` for the boxed variants, as `#[from]` gives the others.
+macro_rules! from_boxed {
+    ($($t:ty => $e:ident :: $v:ident),* $(,)?) => {$(
+        impl From<$t> for $e {
+            fn from(e: $t) -> Self {
+                $e::$v(Box::new(e))
+            }
         }
     )*};
 }
-store_error_from!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    redb::SetDurabilityError,
-    serde_json::Error
+from_boxed!(
+    redb::Error => StoreError::Redb,
+    redb::TableError => StoreError::Table,
+    apalis_redb::Error => StoreError::Open,
+    apalis::prelude::TaskSinkError<apalis_redb::Error> => QueueError::Push,
 );
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub struct Exports<'a> {
 impl Exports<'_> {
     /// The newest generation, `None` before the first export.
     pub fn current(&self) -> Result<Option<ExportRecord>> {
-        self.store.read(|txn| {
+        self.store.read("reading the export record", |txn| {
             let table = txn.open_table(META)?;
             let raw = table.get(EXPORT_KEY)?;
             raw.map(|raw| from_json(raw.value())).transpose()
@@ -55,7 +55,7 @@ impl Exports<'_> {
     /// Starts a new generation (durably) and returns it.
     pub async fn begin_generation(&self, job_id: Option<String>) -> Result<u64> {
         self.store
-            .write(move |txn| {
+            .write("starting a new export generation", move |txn| {
                 let mut table = txn.open_table(META)?;
                 let previous = match table.get(EXPORT_KEY)? {
                     Some(raw) => from_json::<ExportRecord>(raw.value())?.generation,
@@ -83,8 +83,9 @@ impl Exports<'_> {
         bytes: u64,
         counties: Vec<i32>,
     ) -> Result<()> {
+        let context = format!("recording what export generation {generation} wrote");
         self.store
-            .write(move |txn| {
+            .write(context, move |txn| {
                 let mut table = txn.open_table(META)?;
                 let raw = table.get(EXPORT_KEY)?.map(|raw| raw.value().to_owned());
                 let Some(raw) = raw else { return Ok(()) };

@@ -22,7 +22,7 @@ use std::path::Path;
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreError};
 
 pub use export::{ExportRecord, Exports};
 pub use history::{HISTORY_SCAN, History, JobKind, JobRecord, JobState};
@@ -44,11 +44,11 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| Error::Store(format!("creating {}: {e}", dir.display())))?;
+                .map_err(|e| Error::store(format!("creating {}", dir.display()), e))?;
         }
         let conn = apalis_redb::connect(path)
             .await
-            .map_err(|e| Error::Store(format!("opening {}: {e}", path.display())))?;
+            .map_err(|e| Error::store(format!("opening {}", path.display()), e))?;
         let store = Store { conn };
         store.create_tables().await?;
         Ok(store)
@@ -78,7 +78,7 @@ impl Store {
     }
 
     async fn create_tables(&self) -> Result<()> {
-        self.write(|txn| {
+        self.write("creating the tables", |txn| {
             txn.open_table(JOBS)?;
             txn.open_table(PARTITIONS)?;
             txn.open_table(META)?;
@@ -88,11 +88,15 @@ impl Store {
     }
 
     /// Runs a write transaction on the blocking pool and commits it durably.
+    /// `context` says what we were doing, for the error.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+        context: impl Into<String>,
+        f: impl FnOnce(&redb::WriteTransaction) -> StoreResult<T> + Send + 'static,
     ) -> Result<T> {
-        self.write_with(Durability::Immediate, f).await
+        self.write_with(Durability::Immediate, f)
+            .await
+            .map_err(|e| Error::store(context, e))
     }
 
     /// Like [`Store::write`], but without waiting for the disk (a durable commit costs an
@@ -101,16 +105,19 @@ impl Store {
     /// durable write in the normal course.
     async fn write_lazily<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+        context: impl Into<String>,
+        f: impl FnOnce(&redb::WriteTransaction) -> StoreResult<T> + Send + 'static,
     ) -> Result<T> {
-        self.write_with(Durability::None, f).await
+        self.write_with(Durability::None, f)
+            .await
+            .map_err(|e| Error::store(context, e))
     }
 
     async fn write_with<T: Send + 'static>(
         &self,
         durability: Durability,
-        f: impl FnOnce(&redb::WriteTransaction) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        f: impl FnOnce(&redb::WriteTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
             let mut txn = conn.database().begin_write()?;
@@ -119,22 +126,29 @@ impl Store {
             txn.commit()?;
             Ok(out)
         })
-        .await
-        .map_err(|e| Error::Store(format!("write task failed: {e}")))?
+        .await?
     }
 
     /// Runs a read transaction inline: redb reads are lock-free and take microseconds.
-    fn read<T>(&self, f: impl FnOnce(&redb::ReadTransaction) -> Result<T>) -> Result<T> {
-        let txn = self.db().begin_read()?;
-        f(&txn)
+    fn read<T>(
+        &self,
+        context: impl Into<String>,
+        f: impl FnOnce(&redb::ReadTransaction) -> StoreResult<T>,
+    ) -> Result<T> {
+        let read = || f(&self.db().begin_read()?);
+        read().map_err(|e| Error::store(context, e))
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
+/// What a table's transaction gives: the library's error, before [`Store::read`] or
+/// [`Store::write`] says what we were doing.
+type StoreResult<T> = std::result::Result<T, StoreError>;
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     Ok(serde_json::to_string(value)?)
 }
 
-fn from_json<T: DeserializeOwned>(raw: &str) -> Result<T> {
+fn from_json<T: DeserializeOwned>(raw: &str) -> StoreResult<T> {
     Ok(serde_json::from_str(raw)?)
 }
 

@@ -36,16 +36,17 @@ pub struct Partitions<'a> {
 
 impl Partitions<'_> {
     pub fn get(&self, county: i32) -> Result<Option<PartitionRecord>> {
-        self.store.read(|txn| {
-            let table = txn.open_table(PARTITIONS)?;
-            let raw = table.get(county)?;
-            raw.map(|raw| from_json(raw.value())).transpose()
-        })
+        self.store
+            .read(format!("reading partition {county}"), |txn| {
+                let table = txn.open_table(PARTITIONS)?;
+                let raw = table.get(county)?;
+                raw.map(|raw| from_json(raw.value())).transpose()
+            })
     }
 
     /// Every county file recorded, by county code.
     pub fn all(&self) -> Result<Vec<PartitionRecord>> {
-        self.store.read(|txn| {
+        self.store.read("listing the partitions", |txn| {
             let table = txn.open_table(PARTITIONS)?;
             let mut out = Vec::new();
             for entry in table.iter()? {
@@ -58,9 +59,10 @@ impl Partitions<'_> {
     /// Lazily durable: the partition job's durable end-of-attempt record follows at once, and
     /// a crash in between leaves the job unacknowledged in the queue, so it runs again.
     pub async fn put(&self, record: PartitionRecord) -> Result<()> {
-        let raw = to_json(&record)?;
+        let context = format!("recording partition {}", record.county);
         self.store
-            .write_lazily(move |txn| {
+            .write_lazily(context, move |txn| {
+                let raw = to_json(&record)?;
                 txn.open_table(PARTITIONS)?
                     .insert(record.county, raw.as_str())?;
                 Ok(())
@@ -69,8 +71,9 @@ impl Partitions<'_> {
     }
 
     pub async fn mark_lost(&self, county: i32) -> Result<()> {
+        let context = format!("marking partition {county} lost");
         self.store
-            .write(move |txn| {
+            .write(context, move |txn| {
                 let mut table = txn.open_table(PARTITIONS)?;
                 let raw = table.get(county)?.map(|raw| raw.value().to_owned());
                 if let Some(raw) = raw {

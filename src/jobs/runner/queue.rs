@@ -9,7 +9,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use crate::jobs::{ExportArgs, PartitionArgs};
 use crate::{
-    error::{Error, Result},
+    error::{Error, Result, StoreError},
     store::Store,
 };
 
@@ -43,7 +43,8 @@ impl Queues {
     pub fn new(store: &Store) -> Result<Self> {
         let conn = store.connection();
         for queue in [EXPORT_QUEUE, PARTITION_QUEUE] {
-            expire_previous_workers(conn.database(), &queue_config(queue))?;
+            expire_previous_workers(conn.database(), &queue_config(queue))
+                .map_err(|e| Error::queue(format!("taking over the tasks of {queue}"), e))?;
         }
         Ok(Queues {
             export: RedbStorage::new(conn.clone()).with_config(queue_config(EXPORT_QUEUE)),
@@ -53,8 +54,7 @@ impl Queues {
 
     /// Durably enqueues a task; the worker is woken in-process at once.
     pub async fn push(&self, task: Task) -> Result<()> {
-        let queue_err =
-            |e: TaskSinkError<apalis_redb::Error>| Error::Queue(format!("enqueueing: {e}"));
+        let queue_err = |e: TaskSinkError<apalis_redb::Error>| Error::queue("enqueueing", e);
         match task {
             Task::Export(args) => {
                 let task = build(args.job_id.clone(), args);
@@ -86,7 +86,10 @@ fn build<T>(job_id: String, args: T) -> apalis::prelude::Task<T> {
 /// name before then. No other process can hold this database (redb locks the file), so
 /// every registered worker belongs to a process that is gone: mark them as long silent,
 /// and the workers we start re-enqueue their in-flight tasks when they register.
-fn expire_previous_workers(db: &redb::Database, config: &QueueConfig) -> Result<()> {
+fn expire_previous_workers(
+    db: &redb::Database,
+    config: &QueueConfig,
+) -> std::result::Result<(), StoreError> {
     let table_name = config.workers_set();
     let table: TableDefinition<&str, &str> = TableDefinition::new(&table_name);
     let txn = db.begin_write()?;

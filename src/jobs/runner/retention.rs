@@ -8,7 +8,7 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
 use super::queue::{EXPORT_QUEUE, PARTITION_QUEUE, queue_config};
 use crate::{
-    error::{Error, Result},
+    error::{Error, Result, StoreError},
     jobs::{Jobs, services::Services},
     store::Store,
 };
@@ -70,15 +70,17 @@ async fn retention_pass(services: &Services) {
 async fn prune_finished_tasks(store: &Store, max_tasks: usize, max_age: Duration) -> Result<usize> {
     let conn = store.connection();
     let cutoff_s = (crate::store::now_ms() / 1000).saturating_sub(max_age.as_secs());
-    tokio::task::spawn_blocking(move || {
+    let prune = tokio::task::spawn_blocking(move || {
         let mut removed = 0;
         for queue in [EXPORT_QUEUE, PARTITION_QUEUE] {
             removed += prune_queue(conn.database(), &queue_config(queue), max_tasks, cutoff_s)?;
         }
         Ok(removed)
-    })
-    .await
-    .map_err(|e| Error::Queue(format!("task pruning failed: {e}")))?
+    });
+    prune
+        .await
+        .unwrap_or_else(|task| Err(task.into()))
+        .map_err(|e: StoreError| Error::queue("pruning finished tasks", e))
 }
 
 /// apalis-redb 0.1.1's tables for one queue (the version is pinned in Cargo.toml; the test
@@ -113,7 +115,7 @@ fn prune_queue(
     config: &QueueConfig,
     max_tasks: usize,
     cutoff_s: u64,
-) -> Result<usize> {
+) -> std::result::Result<usize, StoreError> {
     let tables = TaskTables::of(config);
     let mut finished = finished_tasks(db, &tables.done)?;
     finished.extend(finished_tasks(db, &tables.dead)?);
@@ -140,7 +142,10 @@ fn prune_queue(
 }
 
 /// Every entry of one timeline; none if apalis has not created it yet.
-fn finished_tasks(db: &redb::Database, name: &str) -> Result<Vec<(u64, String)>> {
+fn finished_tasks(
+    db: &redb::Database,
+    name: &str,
+) -> std::result::Result<Vec<(u64, String)>, StoreError> {
     let txn = db.begin_read()?;
     let table = match txn.open_table(timeline(name)) {
         Ok(table) => table,

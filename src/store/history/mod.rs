@@ -8,12 +8,12 @@ use std::time::Duration;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
-use super::{JOBS, Store, from_json, now_ms, to_json};
+use super::{JOBS, Store, StoreResult, from_json, now_ms, to_json};
 
 /// How many of the newest job records a view looks through (the filters of `lender jobs`
 /// and the board, the queue counts of `lender health`).
 pub const HISTORY_SCAN: usize = 10_000;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -143,10 +143,11 @@ impl History<'_> {
     /// Lazily durable: the queue entry, committed durably just before, is what makes the job
     /// survive a crash, and the worker records the job itself if this record was lost.
     pub async fn job_submitted(&self, id: &str, kind: JobKind, args: String) -> Result<()> {
-        let raw = to_json(&JobRecord::queued(id, kind, args))?;
         let id = id.to_owned();
+        let context = format!("recording job {id}");
         self.store
-            .write_lazily(move |txn| {
+            .write_lazily(context, move |txn| {
+                let raw = to_json(&JobRecord::queued(&id, kind, args))?;
                 let mut table = txn.open_table(JOBS)?;
                 if table.get(id.as_str())?.is_none() {
                     table.insert(id.as_str(), raw.as_str())?;
@@ -162,7 +163,8 @@ impl History<'_> {
     pub async fn attempt_started(&self, id: &str, kind: JobKind, args: &str) -> Result<u32> {
         let args = args.to_owned();
         let fresh = move |id: &str| Ok(JobRecord::queued(id, kind, args));
-        self.upsert_job(id, fresh, |job| {
+        let context = format!("recording the start of an attempt of job {id}");
+        self.upsert_job(context, id, fresh, |job| {
             let number = job.attempts.len() as u32 + 1;
             job.state = JobState::Running;
             job.attempts.push(AttemptRecord {
@@ -180,7 +182,8 @@ impl History<'_> {
     }
 
     pub async fn attempt_finished(&self, id: &str, report: AttemptReport) -> Result<()> {
-        self.update_job(id, move |job| {
+        let context = format!("recording the end of an attempt of job {id}");
+        self.update_job(context, id, move |job| {
             let failed = report.error.is_some();
             if let Some(attempt) = job.attempts.last_mut() {
                 attempt.ended_ms = Some(now_ms());
@@ -207,7 +210,7 @@ impl History<'_> {
     /// Returns how many were marked.
     pub async fn mark_interrupted(&self) -> Result<usize> {
         self.store
-            .write(|txn| {
+            .write("marking interrupted attempts", |txn| {
                 let mut table = txn.open_table(JOBS)?;
                 let mut changed = Vec::new();
                 for entry in table.iter()? {
@@ -245,7 +248,7 @@ impl History<'_> {
             return Ok(0);
         }
         self.store
-            .write(move |txn| {
+            .write("pruning the job history", move |txn| {
                 let mut table = txn.open_table(JOBS)?;
                 let doomed = jobs_beyond_retention(&table, max_jobs, cutoff_ms)?;
                 for id in &doomed {
@@ -259,23 +262,24 @@ impl History<'_> {
     /// A lock-free read first, so a periodic pass with nothing to do costs no write (and no
     /// fsync): over the count, or the oldest record (keys sort by submission) is past the age.
     fn history_may_need_pruning(&self, max_jobs: usize, cutoff_ms: u64) -> Result<bool> {
-        self.store.read(|txn| {
-            let table = txn.open_table(JOBS)?;
-            if table.len()? > max_jobs as u64 {
-                return Ok(true);
-            }
-            match table.first()? {
-                Some((_, raw)) => {
-                    Ok(from_json::<RetentionView>(raw.value())?.submitted_ms < cutoff_ms)
+        self.store
+            .read("reading the size of the job history", |txn| {
+                let table = txn.open_table(JOBS)?;
+                if table.len()? > max_jobs as u64 {
+                    return Ok(true);
                 }
-                None => Ok(false),
-            }
-        })
+                match table.first()? {
+                    Some((_, raw)) => {
+                        Ok(from_json::<RetentionView>(raw.value())?.submitted_ms < cutoff_ms)
+                    }
+                    None => Ok(false),
+                }
+            })
     }
 
     #[cfg(test)]
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>> {
-        self.store.read(|txn| {
+        self.store.read(format!("reading job {id}"), |txn| {
             let table = txn.open_table(JOBS)?;
             let raw = table.get(id)?;
             raw.map(|raw| from_json(raw.value())).transpose()
@@ -284,7 +288,7 @@ impl History<'_> {
 
     /// Newest first.
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>> {
-        self.store.read(|txn| {
+        self.store.read("listing the jobs", |txn| {
             let table = txn.open_table(JOBS)?;
             let mut jobs = Vec::with_capacity(limit.min(table.len()? as usize));
             for entry in table.iter()?.rev().take(limit) {
@@ -297,26 +301,24 @@ impl History<'_> {
 
     async fn update_job<T: Send + 'static>(
         &self,
+        context: String,
         id: &str,
         f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
     ) -> Result<T> {
-        let missing = |id: &str| {
-            Err(crate::Error::Store(format!(
-                "job {id} is not in the history"
-            )))
-        };
-        self.upsert_job(id, missing, f).await
+        let missing = |_: &str| Err(StoreError::UnknownJob);
+        self.upsert_job(context, id, missing, f).await
     }
 
     async fn upsert_job<T: Send + 'static>(
         &self,
+        context: String,
         id: &str,
-        fresh: impl FnOnce(&str) -> std::result::Result<JobRecord, crate::Error> + Send + 'static,
+        fresh: impl FnOnce(&str) -> StoreResult<JobRecord> + Send + 'static,
         f: impl FnOnce(&mut JobRecord) -> T + Send + 'static,
     ) -> Result<T> {
         let id = id.to_owned();
         self.store
-            .write(move |txn| {
+            .write(context, move |txn| {
                 let mut table = txn.open_table(JOBS)?;
                 let raw = table.get(id.as_str())?.map(|raw| raw.value().to_owned());
                 let mut job: JobRecord = match raw {
@@ -343,7 +345,7 @@ fn jobs_beyond_retention(
     table: &impl ReadableTable<&'static str, &'static str>,
     max_jobs: usize,
     cutoff_ms: u64,
-) -> Result<Vec<String>> {
+) -> StoreResult<Vec<String>> {
     let mut excess = usize::try_from(table.len()?)
         .unwrap_or(usize::MAX)
         .saturating_sub(max_jobs);

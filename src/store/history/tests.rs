@@ -121,7 +121,7 @@ async fn put_job(store: &Store, state: JobState, age_ms: u64) -> String {
     let raw = to_json(&job).unwrap();
     let key = id.clone();
     store
-        .write(move |txn| {
+        .write("test", move |txn| {
             txn.open_table(JOBS)?.insert(key.as_str(), raw.as_str())?;
             Ok(())
         })
@@ -182,4 +182,53 @@ async fn prune_history_keeps_queued_and_running_jobs() {
     assert_eq!(ids(&store), [queued.clone(), running.clone()]);
     assert_eq!(store.history().prune(0, Duration::ZERO).await.unwrap(), 0);
     assert_eq!(ids(&store), [queued, running]);
+}
+
+#[tokio::test]
+async fn store_errors_say_what_we_did_and_keep_their_source() {
+    use crate::error::{Error, StoreError};
+    use std::error::Error as _;
+
+    let (store, _dir) = temp_store().await;
+    let error = store
+        .history()
+        .attempt_finished("nope", AttemptReport::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "job store: recording the end of an attempt of job nope: the job is not in the history"
+    );
+    assert!(matches!(
+        error.source().unwrap().downcast_ref(),
+        Some(StoreError::UnknownJob)
+    ));
+
+    let key = "broken".to_owned();
+    store
+        .write("test", move |txn| {
+            txn.open_table(JOBS)?.insert(key.as_str(), "not json")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let error = store.history().job("broken").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("job store: reading job broken: JSON: "),
+        "{error}"
+    );
+    let Error::Store { source, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(matches!(source, StoreError::Json(_)));
+    assert!(
+        error
+            .source()
+            .unwrap()
+            .source()
+            .unwrap()
+            .is::<serde_json::Error>()
+    );
 }
