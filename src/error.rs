@@ -64,9 +64,13 @@ pub enum Error {
         source: StoreError,
     },
 
-    /// The export's local spool file (disk full, directory not writable).
-    #[error("local spool file: {0}")]
-    Spool(String),
+    /// The export's local spool file (disk full, directory not writable), with the I/O error.
+    #[error("local spool file: {context}: {source}")]
+    Spool {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// The apalis queue (its tables share the store's file), with what we were doing.
     #[error("job queue: {context}: {source}")]
@@ -163,6 +167,13 @@ impl Error {
         Error::Store {
             context: context.into(),
             source: source.into(),
+        }
+    }
+
+    pub fn spool(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Spool {
+            context: context.into(),
+            source,
         }
     }
 

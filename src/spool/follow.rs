@@ -67,30 +67,32 @@ impl Follower {
                     self.file.read_exact(&mut buf).await
                 };
                 read.await.map_err(|e| {
-                    Error::Spool(format!(
-                        "reading {} at {}: {e}",
-                        self.path.display(),
-                        self.pos
-                    ))
+                    Error::spool(
+                        format!("reading {} at {}", self.path.display(), self.pos),
+                        e,
+                    )
                 })?;
                 self.pos += want as u64;
                 self.progress.advance(self.pos);
                 return Ok(Some(Bytes::from(buf)));
             }
             if state.abandoned {
-                return Err(Error::Spool(format!(
-                    "{} was abandoned by its encoder",
-                    self.path.display()
-                )));
+                return Err(Error::spool(
+                    self.path.display().to_string(),
+                    std::io::Error::other("abandoned by its encoder"),
+                ));
             }
             if state.done {
                 return Ok(None);
             }
             if self.state.changed().await.is_err() && !self.state.borrow().done {
-                return Err(Error::Spool(format!(
-                    "{} ended before its encoder finished",
-                    self.path.display()
-                )));
+                return Err(Error::spool(
+                    self.path.display().to_string(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "ended before its encoder finished",
+                    ),
+                ));
             }
         }
     }

@@ -64,7 +64,7 @@ impl Spool {
     ) -> Result<(Spool, SpoolWriter)> {
         let path = dir.join(name);
         let io_err =
-            |what: &str, e: std::io::Error| Error::Spool(format!("{what} {}: {e}", path.display()));
+            |what: &str, e: std::io::Error| Error::spool(format!("{what} {}", path.display()), e);
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| io_err("creating the directory of", e))?;
@@ -111,7 +111,7 @@ impl Spool {
         progress: Arc<Progress>,
     ) -> Result<impl Stream<Item = Result<Bytes>> + Send + 'static> {
         let file = tokio::fs::File::open(&self.path).await.map_err(|e| {
-            Error::Spool(format!("opening {} to upload it: {e}", self.path.display()))
+            Error::spool(format!("opening {} to upload it", self.path.display()), e)
         })?;
         let follower = Follower::new(file, self.state.clone(), progress, self.path.clone());
         Ok(follower.into_stream())
@@ -195,7 +195,7 @@ impl SpoolWriter {
 /// Keeps our error inside the I/O error the Parquet writer passes back
 /// (`parquet::unwrap_external` takes it out again).
 fn spool_err(path: &Path, e: std::io::Error) -> std::io::Error {
-    std::io::Error::other(Error::Spool(format!("writing {}: {e}", path.display())))
+    std::io::Error::other(Error::spool(format!("writing {}", path.display()), e))
 }
 
 #[cfg(test)]

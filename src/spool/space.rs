@@ -50,14 +50,14 @@ fn mib(bytes: u64) -> String {
 
 /// Bytes an unprivileged process may still write on `dir`'s file system (statvfs).
 fn free_bytes(dir: &Path) -> Result<u64> {
-    let context = |e: &dyn std::fmt::Display| {
-        Error::Spool(format!("reading the free space of {}: {e}", dir.display()))
-    };
-    let c_path = CString::new(dir.as_os_str().as_bytes()).map_err(|e| context(&e))?;
+    let context =
+        |e: std::io::Error| Error::spool(format!("reading the free space of {}", dir.display()), e);
+    let c_path = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| context(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     // SAFETY: `c_path` is a valid NUL-terminated string; statvfs fills the zeroed struct.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
-        return Err(context(&std::io::Error::last_os_error()));
+        return Err(context(std::io::Error::last_os_error()));
     }
     // The field types differ between platforms (u32 or u64).
     #[allow(clippy::unnecessary_cast)]

@@ -189,7 +189,7 @@ impl Drop for SpillFile {
 }
 
 fn spill_error(what: &str, path: &std::path::Path, e: std::io::Error) -> Error {
-    Error::Spool(format!("{what} the spill file {}: {e}", path.display()))
+    Error::spool(format!("{what} the spill file {}", path.display()), e)
 }
 
 fn parquet_error(what: &str, path: &std::path::Path, e: ParquetError) -> Error {
