@@ -141,7 +141,7 @@ test-tuned: (dev-up "fast" "mariadb")
 test-course flavour="mariadb": (dev-up "course" flavour)
     bash dev/serve.sh stop
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
-    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_mysql_tls.py tests/test_stalls.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py tests/test_mysql_tls.py" } }}
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 -m pytest -q -s {{ if flavour == "mysql" { "tests/test_mysql_data.py tests/test_service.py tests/test_mysql_flavour.py tests/test_mysql_tls.py tests/test_stalls.py tests/test_reexport.py" } else { "tests/test_service.py tests/test_cli.py tests/test_faults.py tests/test_export_faults.py tests/test_mysql_tls.py" } }}
 
 # The Docker deployment executed with podman: build the five images, run the six containers, the contract's sequence, a DataNode container killed (dev/containers.py, docs/docker.md)
 test-containers:

@@ -35,6 +35,7 @@
 mod api;
 mod config;
 mod error;
+mod fingerprint;
 mod hdfs;
 mod jobs;
 mod loans;

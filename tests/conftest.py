@@ -16,7 +16,7 @@ import pytest
 ORDER = ["test_hdfs_cluster", "test_mysql_data", "test_service", "test_board", "test_docker_static",
          "test_bench_smoke", "test_faults",
          "test_cli", "test_containers", "test_export_faults", "test_mysql_flavour", "test_mysql_tls",
-         "test_operator_tools", "test_stalls"]
+         "test_operator_tools", "test_stalls", "test_reexport"]
 
 
 def pytest_configure(config):

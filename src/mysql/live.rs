@@ -61,7 +61,7 @@ async fn read_wire(mysql: &MySql, query: &'static str, mut each: impl FnMut(Reco
         .unwrap_or_else(|e| panic!("{e}"));
     while let Some(delivery) = batches.recv().await {
         match delivery.unwrap_or_else(|e| panic!("{e}")) {
-            Delivery::Batch(batch) => each(batch),
+            Delivery::Batch(batch, _) => each(batch),
             Delivery::End { rows } => return rows,
         }
     }

@@ -45,6 +45,7 @@ use self::{
 use crate::{
     config::Config,
     error::{Error, MySqlError, Result},
+    fingerprint::row_digest,
 };
 
 /// The export rule, stated once: every `loans` column plus the type's name, loans strictly
@@ -84,8 +85,11 @@ const LOCK_WAIT_TIMEOUT: u16 = 1205;
 /// rows sent. A channel that closes without `End` means the reader died: the data is cut
 /// short, never complete.
 pub enum Delivery {
-    Batch(RecordBatch),
-    End { rows: u64 },
+    /// Rows, and each row's digest in the same order (see [`crate::fingerprint`]).
+    Batch(RecordBatch, Vec<u128>),
+    End {
+        rows: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -377,16 +381,21 @@ async fn pump(
         let _ = sender.send(Ok(schema.clone()));
     }
     let mut batch = BatchBuilder::new(schema, batch_rows);
+    let mut digests = Vec::with_capacity(batch_rows);
     let mut rows = 0u64;
     let mut packet = Vec::new();
     while wire.next_row(&mut packet).await.map_err(mysql_err)? {
         batch.push_binary(&cells, &packet)?;
+        // The packet is the row's exact encoding, and it is in hand: hash it here.
+        digests.push(row_digest(&packet));
         rows += 1;
-        if batch.len() == batch_rows && !hand_on(&mut batch, rows, fetched, tx).await? {
+        if batch.len() == batch_rows
+            && !hand_on(&mut batch, &mut digests, rows, fetched, tx).await?
+        {
             return Ok(Read::Abandoned);
         }
     }
-    if batch.len() > 0 && tx.send(Ok(Delivery::Batch(batch.finish()?))).await.is_err() {
+    if batch.len() > 0 && !hand_on(&mut batch, &mut digests, rows, fetched, tx).await? {
         return Ok(Read::Abandoned);
     }
     let _ = tx.send(Ok(Delivery::End { rows })).await;
@@ -397,13 +406,15 @@ async fn pump(
 /// on the consumer, not on MySQL: [`no_progress`] does not count that time.
 async fn hand_on(
     batch: &mut BatchBuilder,
+    digests: &mut Vec<u128>,
     rows: u64,
     fetched: &Progress,
     tx: &mpsc::Sender<Result<Delivery>>,
 ) -> Result<bool> {
     fetched.rows.store(rows, Ordering::Relaxed);
     fetched.handing_on.store(true, Ordering::Relaxed);
-    let handed = tx.send(Ok(Delivery::Batch(batch.finish()?))).await;
+    let digests = std::mem::replace(digests, Vec::with_capacity(digests.capacity()));
+    let handed = tx.send(Ok(Delivery::Batch(batch.finish()?, digests))).await;
     fetched.handing_on.store(false, Ordering::Relaxed);
     Ok(handed.is_ok())
 }

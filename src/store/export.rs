@@ -2,16 +2,26 @@
 //! place, so a crash between the two can only make partitions look stale (and be rebuilt),
 //! never make a partition of the old data look current.
 //!
+//! The export also records each county's fingerprint ([`crate::fingerprint`]); finishing a
+//! generation keeps, in the same transaction, every county file whose county's rows did not
+//! change (see [`super::partitions`]).
+//!
 //! Reached through [`Store::exports`]: a handle of its own keeps this record's reads and
 //! writes in this file, so `impl Store` (the transactions, the file) stays in `mod.rs`.
 
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{META, Store, from_json, now_ms, to_json};
-use crate::error::Result;
+use super::{META, Store, StoreResult, from_json, now_ms, partitions, to_json};
+use crate::{
+    error::Result,
+    fingerprint::{CountyFingerprints, Fingerprint},
+};
 
 const EXPORT_KEY: &str = "export";
+/// Kept apart from the export record, which every CalcAvgLoan reads: only partition jobs
+/// read the fingerprints.
+const FINGERPRINTS_KEY: &str = "export_fingerprints";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportRecord {
@@ -25,6 +35,47 @@ pub struct ExportRecord {
     /// stored without them (older stores stay readable).
     #[serde(default)]
     pub counties: Option<Vec<i32>>,
+    /// What finishing this generation did to the county files cut before it; `None` until
+    /// it finished.
+    #[serde(default)]
+    pub renewal: Option<Renewal>,
+}
+
+/// The county files a finished export kept (their county's rows are unchanged: they answer
+/// for the new generation) and those it left stale (cut again on their next call).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Renewal {
+    pub kept: Vec<i32>,
+    pub stale: Vec<i32>,
+}
+
+impl Renewal {
+    /// `county files: 70 kept, 2 stale (55001, 55003)`
+    pub fn summary(&self) -> String {
+        const NAMED: usize = 8;
+        let mut text = format!(
+            "county files: {} kept, {} stale",
+            self.kept.len(),
+            self.stale.len()
+        );
+        if !self.stale.is_empty() {
+            let named: Vec<String> = self.stale.iter().take(NAMED).map(i32::to_string).collect();
+            let more = if self.stale.len() > NAMED {
+                ", ..."
+            } else {
+                ""
+            };
+            text += &format!(" ({}{more})", named.join(", "));
+        }
+        text
+    }
+}
+
+/// The fingerprints of one generation, as stored.
+#[derive(Serialize, Deserialize)]
+struct StoredFingerprints {
+    generation: u64,
+    counties: CountyFingerprints,
 }
 
 impl ExportRecord {
@@ -68,6 +119,7 @@ impl Exports<'_> {
                     bytes: None,
                     finished_ms: None,
                     counties: None,
+                    renewal: None,
                 };
                 table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
                 Ok(record.generation)
@@ -75,37 +127,155 @@ impl Exports<'_> {
             .await
     }
 
-    /// Records what the export of `generation` produced once its file is in place.
+    /// Records what the export of `generation` produced once its file is in place, with its
+    /// counties' fingerprints, and keeps the county files whose fingerprint is unchanged, all
+    /// in one transaction: a county file is never current for data it was not cut from.
+    /// `None` when `generation` is no longer the newest (nothing is recorded then).
     pub async fn finish_generation(
         &self,
         generation: u64,
         rows: u64,
         bytes: u64,
-        counties: Vec<i32>,
-    ) -> Result<()> {
+        fingerprints: CountyFingerprints,
+    ) -> Result<Option<Renewal>> {
         let context = format!("recording what export generation {generation} wrote");
         self.store
             .write(context, move |txn| {
                 let mut table = txn.open_table(META)?;
                 let raw = table.get(EXPORT_KEY)?.map(|raw| raw.value().to_owned());
-                let Some(raw) = raw else { return Ok(()) };
+                let Some(raw) = raw else { return Ok(None) };
                 let mut record: ExportRecord = from_json(&raw)?;
-                if record.generation == generation {
-                    record.rows = Some(rows);
-                    record.bytes = Some(bytes);
-                    record.finished_ms = Some(now_ms());
-                    record.counties = Some(counties);
-                    table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
+                if record.generation != generation {
+                    return Ok(None);
                 }
-                Ok(())
+                let renewal = partitions::keep_unchanged(txn, generation, &fingerprints)?;
+                record.rows = Some(rows);
+                record.bytes = Some(bytes);
+                record.finished_ms = Some(now_ms());
+                record.counties = Some(fingerprints.counties());
+                record.renewal = Some(renewal.clone());
+                table.insert(EXPORT_KEY, to_json(&record)?.as_str())?;
+                let stored = StoredFingerprints {
+                    generation,
+                    counties: fingerprints,
+                };
+                table.insert(FINGERPRINTS_KEY, to_json(&stored)?.as_str())?;
+                Ok(Some(renewal))
             })
             .await
     }
+
+    /// The fingerprint `generation` recorded for `county`; `None` when it recorded none
+    /// (an adopted file, an export that did not finish) or the county has no rows.
+    pub fn fingerprint(&self, generation: u64, county: i32) -> Result<Option<Fingerprint>> {
+        self.store
+            .read(format!("reading county {county}'s fingerprint"), |txn| {
+                fingerprint_in(txn, generation, county)
+            })
+    }
+}
+
+fn fingerprint_in(
+    txn: &redb::ReadTransaction,
+    generation: u64,
+    county: i32,
+) -> StoreResult<Option<Fingerprint>> {
+    let table = txn.open_table(META)?;
+    let Some(raw) = table.get(FINGERPRINTS_KEY)? else {
+        return Ok(None);
+    };
+    let stored: StoredFingerprints = from_json(raw.value())?;
+    Ok((stored.generation == generation)
+        .then(|| stored.counties.get(county))
+        .flatten())
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::temp_store;
+    use super::*;
+    use crate::store::{PartitionRecord, temp_store};
+
+    /// Fingerprints with one row each, `digest` as given.
+    fn fingerprints(counties: &[(i32, u128)]) -> CountyFingerprints {
+        counties
+            .iter()
+            .map(|&(county, digest)| (county, Fingerprint { rows: 1, digest }))
+            .collect()
+    }
+
+    fn county_file(county: i32, generation: u64, digest: Option<u128>) -> PartitionRecord {
+        PartitionRecord {
+            county,
+            path: format!("/partitions/{county}.parquet"),
+            rows: 1,
+            bytes: 10,
+            generation,
+            cut_generation: Some(generation),
+            fingerprint: digest.map(|digest| Fingerprint { rows: 1, digest }),
+            written_ms: 0,
+            hosts: vec![],
+            lost: county == 55009,
+            job_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_finished_export_keeps_exactly_the_unchanged_county_files() {
+        let (store, _dir) = temp_store().await;
+        let first = store.exports().begin_generation(None).await.unwrap();
+        // 55001 unchanged, 55003 changed, 55005 gone, 55007 without a fingerprint,
+        // 55009 unchanged but lost.
+        for (county, digest) in [(55001, Some(1)), (55003, Some(3)), (55005, Some(5))]
+            .into_iter()
+            .chain([(55007, None), (55009, Some(9))])
+        {
+            let record = county_file(county, first, digest);
+            store.partitions().put(record).await.unwrap();
+        }
+        let second = store.exports().begin_generation(None).await.unwrap();
+        let new = fingerprints(&[(55001, 1), (55003, 4), (55007, 7), (55009, 9)]);
+        let renewal = store
+            .exports()
+            .finish_generation(second, 4, 40, new)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(renewal.kept, [55001, 55009]);
+        assert_eq!(renewal.stale, [55003, 55005, 55007]);
+        assert_eq!(
+            renewal.summary(),
+            "county files: 2 kept, 3 stale (55003, 55005, 55007)"
+        );
+
+        let kept = store.partitions().get(55001).unwrap().unwrap();
+        assert_eq!(
+            (kept.generation, kept.cut_generation, kept.kept()),
+            (second, Some(first), true)
+        );
+        assert!(
+            store.partitions().get(55009).unwrap().unwrap().lost,
+            "still lost"
+        );
+        let stale = store.partitions().get(55003).unwrap().unwrap();
+        assert_eq!((stale.generation, stale.kept()), (first, false));
+        let record = store.exports().current().unwrap().unwrap();
+        assert_eq!(record.counties, Some(vec![55001, 55003, 55007, 55009]));
+        assert_eq!(record.renewal, Some(renewal));
+
+        // The fingerprints are the finished generation's, and only its.
+        let digest = |generation, county| {
+            store
+                .exports()
+                .fingerprint(generation, county)
+                .unwrap()
+                .map(|f| f.digest)
+        };
+        assert_eq!(
+            (digest(second, 55003), digest(second, 55005)),
+            (Some(4), None)
+        );
+        assert_eq!(digest(first, 55003), None);
+    }
 
     #[tokio::test]
     async fn generations_increase_and_record_stats() {
@@ -121,7 +291,7 @@ mod tests {
         );
         store
             .exports()
-            .finish_generation(1, 10, 100, vec![55001, 55003])
+            .finish_generation(1, 10, 100, fingerprints(&[(55001, 1), (55003, 2)]))
             .await
             .unwrap();
         let rec = store.exports().current().unwrap().unwrap();
@@ -135,11 +305,12 @@ mod tests {
         );
         assert_eq!(store.exports().begin_generation(None).await.unwrap(), 2);
         // Stats of an older generation do not overwrite the newer record.
-        store
+        let late = store
             .exports()
-            .finish_generation(1, 99, 999, vec![])
+            .finish_generation(1, 99, 999, CountyFingerprints::default())
             .await
             .unwrap();
+        assert_eq!(late, None);
         let rec = store.exports().current().unwrap().unwrap();
         assert_eq!((rec.rows, rec.holds(55001)), (None, None));
     }

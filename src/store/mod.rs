@@ -24,7 +24,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{Error, Result, StoreError};
 
-pub use export::{ExportRecord, Exports};
+pub use export::{ExportRecord, Exports, Renewal};
 pub use history::{HISTORY_SCAN, History, JobKind, JobRecord, JobState};
 pub use partitions::{PartitionRecord, Partitions};
 

@@ -6,8 +6,11 @@
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{PARTITIONS, Store, from_json, to_json};
-use crate::error::Result;
+use super::{PARTITIONS, Store, StoreResult, export::Renewal, from_json, to_json};
+use crate::{
+    error::Result,
+    fingerprint::{CountyFingerprints, Fingerprint},
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartitionRecord {
@@ -15,8 +18,17 @@ pub struct PartitionRecord {
     pub path: String,
     pub rows: u64,
     pub bytes: u64,
-    /// Export generation the rows were cut from; other generations are never reused.
+    /// Export generation the file answers for; other generations are never reused. An
+    /// export that finds the county's rows unchanged moves it to its own generation.
     pub generation: u64,
+    /// Export generation the rows were cut from (absent in older records: then
+    /// `generation`).
+    #[serde(default)]
+    pub cut_generation: Option<u64>,
+    /// The county's fingerprint in the export it was cut from; a file without one is never
+    /// kept by a later export.
+    #[serde(default)]
+    pub fingerprint: Option<Fingerprint>,
     pub written_ms: u64,
     /// DataNode hosts holding the file's blocks when it was written.
     pub hosts: Vec<String>,
@@ -87,6 +99,48 @@ impl Partitions<'_> {
     }
 }
 
+impl PartitionRecord {
+    /// Whether a later export kept this file (its county's rows were unchanged).
+    pub fn kept(&self) -> bool {
+        self.cut_generation
+            .is_some_and(|cut| cut != self.generation)
+    }
+}
+
+/// Within finishing export `generation`: every county file whose fingerprint equals its
+/// county's new one now answers for `generation`; every other file (rows changed, county
+/// gone, no fingerprint) stays with its old generation, so its next call cuts it again.
+/// A file marked lost stays lost either way.
+pub(super) fn keep_unchanged(
+    txn: &redb::WriteTransaction,
+    generation: u64,
+    fingerprints: &CountyFingerprints,
+) -> StoreResult<Renewal> {
+    let mut table = txn.open_table(PARTITIONS)?;
+    let mut renewal = Renewal::default();
+    let mut kept = Vec::new();
+    for entry in table.iter()? {
+        let mut record: PartitionRecord = from_json(entry?.1.value())?;
+        if record.generation == generation {
+            continue;
+        }
+        let unchanged =
+            record.fingerprint.is_some() && record.fingerprint == fingerprints.get(record.county);
+        if unchanged {
+            record.cut_generation.get_or_insert(record.generation);
+            record.generation = generation;
+            renewal.kept.push(record.county);
+            kept.push(record);
+        } else {
+            renewal.stale.push(record.county);
+        }
+    }
+    for record in kept {
+        table.insert(record.county, to_json(&record)?.as_str())?;
+    }
+    Ok(renewal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +155,8 @@ mod tests {
             rows: 3,
             bytes: 100,
             generation: 2,
+            cut_generation: Some(2),
+            fingerprint: None,
             written_ms: 1,
             hosts: vec!["dn1".into()],
             lost: false,

@@ -15,15 +15,19 @@ pub fn queue_summary(report: &HealthReport) -> String {
     )
 }
 
-/// `generation 104, 426716 rows, 15971576 bytes, finished 2026-12-01 00:42:23`
+/// `generation 104, 426716 rows, 15971576 bytes, finished 2026-12-01 00:42:23; county
+/// files: 70 kept, 2 stale (55001, 55003)`
 pub fn export_summary(report: &HealthReport) -> String {
     match &report.export {
         Some(e) => format!(
-            "generation {}, {} rows, {} bytes, finished {}",
+            "generation {}, {} rows, {} bytes, finished {}{}",
             e.generation,
             e.rows.map_or("-".into(), |r| r.to_string()),
             e.bytes.map_or("-".into(), |b| b.to_string()),
             e.finished_ms.map_or("-".into(), format_time),
+            e.renewal
+                .as_ref()
+                .map_or_else(String::new, |r| format!("; {}", r.summary())),
         ),
         None => "none yet (run DbToHdfs)".to_owned(),
     }

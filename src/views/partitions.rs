@@ -38,6 +38,9 @@ pub struct PartitionView {
     pub generation: u64,
     /// Whether `generation` is the current export's.
     pub current: bool,
+    /// Cut from an earlier export and kept by a later one: its county's rows were unchanged.
+    #[serde(default)]
+    pub kept: bool,
     /// DataNodes holding its blocks now, as the NameNode reports them.
     pub hosts: Vec<String>,
     pub state: PartitionState,
@@ -66,17 +69,23 @@ impl PartitionsReport {
         self.partitions.iter().filter(|p| p.state == state).count()
     }
 
-    /// `72 county files (export generation 104): 72 healthy, 0 stale, 0 lost`
+    /// `72 county files (export generation 104): 72 healthy, 0 stale, 0 lost; 70 kept
+    /// from earlier exports (their rows did not change)`
     pub fn headline(&self) -> String {
         let generation = self
             .export_generation
             .map_or_else(|| "none".to_owned(), |g| g.to_string());
         format!(
-            "{} county files (export generation {generation}): {} healthy, {} stale, {} lost",
+            "{} county files (export generation {generation}): {} healthy, {} stale, {} lost; \
+             {} kept from earlier exports (their rows did not change)",
             self.partitions.len(),
             self.count(PartitionState::Healthy),
             self.count(PartitionState::Stale),
             self.count(PartitionState::Lost),
+            self.partitions
+                .iter()
+                .filter(|p| p.kept && p.current)
+                .count(),
         )
     }
 }
@@ -145,6 +154,7 @@ fn view(
     nodes: &BTreeMap<String, NodeState>,
 ) -> PartitionView {
     let current = generation == Some(record.generation);
+    let kept = record.kept();
     let up = |h: &String| nodes.get(h).is_some_and(|s| *s == NodeState::Live);
     let state = if record.lost || !hosts.iter().any(up) {
         PartitionState::Lost
@@ -160,6 +170,7 @@ fn view(
         bytes: record.bytes,
         generation: record.generation,
         current,
+        kept,
         hosts,
         state,
         written_ms: record.written_ms,
@@ -173,13 +184,14 @@ pub fn render(report: &PartitionsReport) -> String {
     for p in &report.partitions {
         let _ = writeln!(
             out,
-            "  {:>6}  {:<8}  {:>7} rows  {:>9} bytes  gen {:<3}{}  on {:<28}  written {}  job {}",
+            "  {:>6}  {:<8}  {:>7} rows  {:>9} bytes  gen {:<3}{}{}  on {:<28}  written {}  job {}",
             p.county,
             format!("{:?}", p.state).to_lowercase(),
             p.rows,
             p.bytes,
             p.generation,
             if p.current { " " } else { "*" },
+            if p.kept { " kept" } else { "     " },
             if p.hosts.is_empty() {
                 "-".to_owned()
             } else {
@@ -212,6 +224,8 @@ mod tests {
             rows: 10,
             bytes: 100,
             generation,
+            cut_generation: Some(generation),
+            fingerprint: None,
             written_ms: 0,
             hosts: vec![],
             lost,

@@ -85,6 +85,7 @@ fn every_page_escapes_hostile_strings() {
             bytes: 2,
             generation: 1,
             current: false,
+            kept: false,
             hosts: vec![HOSTILE.into()],
             state: PartitionState::Stale,
             written_ms: 0,

@@ -34,7 +34,7 @@ use crate::{
     mysql::EXPORT_QUERY,
     parquet::Written,
     spool::Spool,
-    store::{JobKind, JobRecord, history::AttemptReport},
+    store::{JobKind, JobRecord, Renewal, history::AttemptReport},
 };
 
 /// DbToHdfs as a job: one export at a time, whoever asks.
@@ -75,6 +75,8 @@ pub struct ExportOutcome {
     /// Blocks as the NameNode reports them for the published file.
     pub blocks: u64,
     pub seconds: f64,
+    /// The county files it kept and left stale.
+    pub renewal: Option<Renewal>,
 }
 
 impl ExportOutcome {
@@ -88,7 +90,11 @@ impl ExportOutcome {
             self.blocks,
             self.seconds,
             self.generation
-        )
+        ) + &self
+            .renewal
+            .as_ref()
+            .map(|r| format!("; {}", r.summary()))
+            .unwrap_or_default()
     }
 }
 
@@ -254,16 +260,30 @@ impl Exporter {
         let blocks = self.published_blocks(EXPORT_PATH, written.bytes).await;
         let seconds = started.elapsed().as_secs_f64();
         crate::telemetry::export_published(written.rows, written.bytes, seconds);
-        store
+        let renewal = store
             .exports()
-            .finish_generation(generation, written.rows, written.bytes, encoded.counties)
+            .finish_generation(
+                generation,
+                written.rows,
+                written.bytes,
+                encoded.fingerprints,
+            )
             .await?;
+        if let Some(renewal) = &renewal {
+            tracing::info!(
+                generation,
+                kept = renewal.kept.len(),
+                stale = renewal.stale.len(),
+                "county files whose rows did not change were kept"
+            );
+        }
         Ok(ExportOutcome {
             generation,
             rows: written.rows,
             bytes: written.bytes,
             blocks,
             seconds,
+            renewal,
         })
     }
 

@@ -28,6 +28,7 @@ use super::{
 };
 use crate::{
     error::{Error, Result},
+    fingerprint::CountyFingerprints,
     loans::COUNTY_COLUMN,
     mysql::Delivery,
     parquet::{Written, write_parquet},
@@ -52,7 +53,10 @@ const LAYOUT_KEY: &str = "lender.layout";
 /// clusterer died: the encoder then refuses to finish the file.
 pub(super) enum Clustered {
     Group(RowGroup),
-    End { rows: u64, counties: Vec<i32> },
+    End {
+        rows: u64,
+        fingerprints: CountyFingerprints,
+    },
 }
 
 /// Set when an export attempt ends, however it ends; its stages poll it and stop.
@@ -88,11 +92,14 @@ pub(super) fn cluster_stage(
     stop: Arc<AtomicBool>,
 ) -> Result<(std::sync::mpsc::Receiver<Result<Clustered>>, JoinHandle<()>)> {
     let clusterer = CountyClusterer::new(schema, COUNTY_COLUMN, CLUSTER_RULES, spill)?;
+    let county = schema
+        .index_of(COUNTY_COLUMN)
+        .map_err(|e| Error::arrow(format!("the export has no {COUNTY_COLUMN} column"), e))?;
     let (tx, rx) = std::sync::mpsc::sync_channel(0);
     let thread = tokio::task::spawn_blocking(move || {
         // false: the encoder gave up
         let send = |item: Result<Clustered>| tx.send(item).is_ok();
-        if let Err(e) = cluster_all(clusterer, batches, &progress, &stop, &send) {
+        if let Err(e) = cluster_all(clusterer, county, batches, &progress, &stop, &send) {
             send(Err(e));
         }
     });
@@ -149,11 +156,12 @@ impl AttemptTasks {
     }
 }
 
-/// Clusters every batch up to the reader's `End`, checks that every row it announced
-/// arrived, sends the groups and then its own `End`. Dropping `batches` on the way out
-/// stops the MySQL reader.
+/// Clusters every batch up to the reader's `End` and fingerprints its counties (`county`
+/// is the county column's index), checks that every row it announced arrived, sends the
+/// groups and then its own `End`. Dropping `batches` on the way out stops the MySQL reader.
 fn cluster_all(
     mut clusterer: CountyClusterer,
+    county: usize,
     mut batches: mpsc::Receiver<Result<Delivery>>,
     progress: &ExportProgress,
     stop: &AtomicBool,
@@ -161,12 +169,16 @@ fn cluster_all(
 ) -> Result<()> {
     let started = Instant::now();
     let mut rows = 0u64;
+    let mut fingerprints = CountyFingerprints::default();
     let announced = loop {
         if stop.load(Ordering::Relaxed) {
             return Err(attempt_ended());
         }
         let batch = match batches.blocking_recv() {
-            Some(Ok(Delivery::Batch(batch))) => batch,
+            Some(Ok(Delivery::Batch(batch, digests))) => {
+                fingerprints.add_batch(batch.column(county), &digests)?;
+                batch
+            }
             Some(Ok(Delivery::End { rows })) => break rows,
             Some(Err(e)) => return Err(e),
             None => {
@@ -189,11 +201,10 @@ fn cluster_all(
             "MySQL announced {announced} rows but the clusterer received {rows}"
         )));
     }
-    let counties = clusterer.counties()?;
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
         rows,
-        counties = counties.len(),
+        counties = fingerprints.counties().len(),
         spill_files = clusterer.spill_files(),
         "export read every row from MySQL"
     );
@@ -209,14 +220,14 @@ fn cluster_all(
         ms = started.elapsed().as_millis() as u64,
         "export rows clustered"
     );
-    send(Ok(Clustered::End { rows, counties }));
+    send(Ok(Clustered::End { rows, fingerprints }));
     Ok(())
 }
 
-/// What the encoder wrote, and the counties the file holds.
+/// What the encoder wrote, and the fingerprints of the counties the file holds.
 pub(super) struct Encoded {
     pub written: Written,
-    pub counties: Vec<i32>,
+    pub fingerprints: CountyFingerprints,
 }
 
 /// Encodes the clustered groups into `sink`. Refuses to finish the file unless the
@@ -238,8 +249,8 @@ pub(super) fn encode_groups(
         }
         match groups.recv() {
             Ok(Ok(Clustered::Group(group))) => Some(Ok(group.into_batches())),
-            Ok(Ok(Clustered::End { rows, counties })) => {
-                end = Some((rows, counties));
+            Ok(Ok(Clustered::End { rows, fingerprints })) => {
+                end = Some((rows, fingerprints));
                 None
             }
             Ok(Err(e)) => Some(Err(e)),
@@ -249,7 +260,7 @@ pub(super) fn encode_groups(
         }
     });
     let written = write_parquet(sink, what, schema, export_props(), feed)?;
-    let Some((rows, counties)) = end else {
+    let Some((rows, fingerprints)) = end else {
         return Err(Error::Aborted(format!(
             "{what}: the data ended without its end mark"
         )));
@@ -260,7 +271,10 @@ pub(super) fn encode_groups(
             written.rows
         )));
     }
-    Ok(Encoded { written, counties })
+    Ok(Encoded {
+        written,
+        fingerprints,
+    })
 }
 
 fn export_props() -> WriterProperties {
@@ -312,6 +326,11 @@ mod tests {
         ]))
     }
 
+    /// A delivery of rows in `counties`, each row's digest its position in the batch.
+    fn delivered(counties: &[i32]) -> Delivery {
+        Delivery::Batch(batch(counties), (1..=counties.len() as u128).collect())
+    }
+
     fn batch(counties: &[i32]) -> RecordBatch {
         let amounts: Vec<i64> = (0..counties.len() as i64).map(|i| 50_000 + i).collect();
         RecordBatch::try_new(
@@ -350,19 +369,23 @@ mod tests {
     #[tokio::test]
     async fn a_complete_delivery_encodes_every_row_and_names_its_counties() {
         let encoded = export_of(vec![
-            Delivery::Batch(batch(&[55003, 55001, 55003])),
-            Delivery::Batch(batch(&[55001])),
+            delivered(&[55003, 55001, 55003]),
+            delivered(&[55001]),
             Delivery::End { rows: 4 },
         ])
         .await
         .unwrap();
         assert_eq!(encoded.written.rows, 4);
-        assert_eq!(encoded.counties, vec![55001, 55003]);
+        let fingerprints = &encoded.fingerprints;
+        assert_eq!(fingerprints.counties(), vec![55001, 55003]);
+        let of = |county| fingerprints.get(county).map(|f| (f.rows, f.digest));
+        assert_eq!(of(55001), Some((2, 2 + 1)));
+        assert_eq!(of(55003), Some((2, 1 + 3)));
     }
 
     #[tokio::test]
     async fn a_reader_that_dies_after_one_batch_fails_the_export() {
-        let error = export_of(vec![Delivery::Batch(batch(&[55001, 55003]))])
+        let error = export_of(vec![delivered(&[55001, 55003])])
             .await
             .err()
             .expect("a cut-short delivery must not make a file")
@@ -378,13 +401,10 @@ mod tests {
         let dir = TempDir::new();
         let (tx, rx) = mpsc::channel(2);
         // A reader that streams until its receiver is dropped, as MySql::stream's does.
-        let reader = tokio::spawn(async move {
-            while tx
-                .send(Ok(Delivery::Batch(batch(&[55001, 55003]))))
-                .await
-                .is_ok()
-            {}
-        });
+        let reader =
+            tokio::spawn(
+                async move { while tx.send(Ok(delivered(&[55001, 55003]))).await.is_ok() {} },
+            );
         let place = SpillPlace {
             dir: dir.path().to_owned(),
             prefix: "test".into(),
@@ -405,14 +425,11 @@ mod tests {
 
     #[tokio::test]
     async fn rows_announced_but_not_delivered_fail_the_export() {
-        let error = export_of(vec![
-            Delivery::Batch(batch(&[55001])),
-            Delivery::End { rows: 2 },
-        ])
-        .await
-        .err()
-        .expect("a row count mismatch must not make a file")
-        .to_string();
+        let error = export_of(vec![delivered(&[55001]), Delivery::End { rows: 2 }])
+            .await
+            .err()
+            .expect("a row count mismatch must not make a file")
+            .to_string();
         assert!(error.contains("announced 2 rows"), "{error}");
     }
 }

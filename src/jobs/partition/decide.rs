@@ -119,6 +119,8 @@ mod tests {
             rows: 10,
             bytes: 1000,
             generation,
+            cut_generation: Some(generation),
+            fingerprint: None,
             written_ms: 0,
             hosts: vec!["dn1".into()],
             lost,

@@ -197,6 +197,7 @@ impl Counties {
         // Hold the read side for the whole cut: the big file and its generation stay put.
         let _swap = self.swap.read().await;
         let generation = current_generation(store, hdfs).await?;
+        let fingerprint = store.exports().fingerprint(generation, county)?;
         let big = self.big_file.open(hdfs, generation).await?;
         let started = Instant::now();
         let path = partition_path(county);
@@ -226,6 +227,8 @@ impl Counties {
                 rows,
                 bytes,
                 generation,
+                cut_generation: Some(generation),
+                fingerprint,
                 written_ms: now_ms(),
                 hosts,
                 lost: false,

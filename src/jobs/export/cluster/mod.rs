@@ -15,10 +15,10 @@
 //!   sharing a row group up to `mixed_rows` rows. Those mixed groups cover disjoint county
 //!   ranges, so a county's read touches its own groups and at most one mixed group.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use arrow::{
-    array::{ArrayRef, AsArray, UInt32Array},
+    array::{ArrayRef, UInt32Array},
     compute::{concat_batches, take_record_batch},
     datatypes::SchemaRef,
     record_batch::RecordBatch,
@@ -83,8 +83,6 @@ pub struct CountyClusterer {
     rules: ClusterRules,
     keys: RowConverter,
     pending: BTreeMap<OwnedRow, Pending>,
-    /// Every county key met so far (a few hundred at most).
-    seen: BTreeSet<OwnedRow>,
     memory_bytes: usize,
     spill_place: SpillPlace,
     spill_files: u64,
@@ -110,7 +108,6 @@ impl CountyClusterer {
             rules,
             keys,
             pending: BTreeMap::new(),
-            seen: BTreeSet::new(),
             memory_bytes: 0,
             spill_place,
             spill_files: 0,
@@ -128,29 +125,6 @@ impl CountyClusterer {
         self.spill_files
     }
 
-    /// The county codes met so far, ascending (null and non-numeric codes left out): the
-    /// export records them, so a question about a county it does not hold costs no job.
-    pub fn counties(&self) -> Result<Vec<i32>> {
-        let keys = self
-            .keys
-            .convert_rows(self.seen.iter().map(OwnedRow::row))
-            .map_err(|e| Error::arrow("listing the counties seen", e))?;
-        let Some(column) = keys.first() else {
-            return Ok(Vec::new());
-        };
-        let numbers = arrow::compute::cast(column, &arrow::datatypes::DataType::Int64)
-            .map_err(|e| Error::arrow("county codes as numbers", e))?;
-        let numbers = numbers.as_primitive::<arrow::datatypes::Int64Type>();
-        let mut counties: Vec<i32> = numbers
-            .iter()
-            .flatten()
-            .filter_map(|code| i32::try_from(code).ok())
-            .collect();
-        counties.sort_unstable();
-        counties.dedup();
-        Ok(counties)
-    }
-
     /// Takes one batch; returns the row groups that became ready.
     pub fn push(&mut self, batch: &RecordBatch) -> Result<Vec<RowGroup>> {
         let mut ready = Vec::new();
@@ -158,9 +132,6 @@ impl CountyClusterer {
             let part = take_record_batch(batch, &UInt32Array::from(indices))
                 .map_err(|e| Error::arrow("clustering rows by county", e))?;
             let bytes = part.get_array_memory_size();
-            if !self.seen.contains(&key) {
-                self.seen.insert(key.clone());
-            }
             let pending = self.pending.entry(key.clone()).or_default();
             pending.rows += part.num_rows();
             pending.bytes += bytes;
