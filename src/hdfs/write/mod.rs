@@ -163,7 +163,7 @@ impl<H: DataNodeHealth> Writer<'_, H> {
             if !error.is_retryable() {
                 return Err(error);
             }
-            let changed = self.learn(path, try_number, &error, &avoid, &mut busy);
+            let changed = learn(self.health, path, try_number, &error, &avoid, &mut busy);
             if let Some(wait) = options.backoff.after(try_number, changed) {
                 tokio::time::sleep(wait).await;
             }
@@ -243,39 +243,39 @@ impl<H: DataNodeHealth> Writer<'_, H> {
         }
         created
     }
+}
 
-    /// Takes in what a failed try teaches the next one, and says so in the log; returns
-    /// whether it changes where the next try goes.
-    fn learn(
-        &self,
-        path: &str,
-        try_number: u32,
-        error: &Error,
-        avoid: &[String],
-        busy: &mut Vec<String>,
-    ) -> bool {
-        match error {
-            Error::DataNode { hosts, message } => {
-                tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
-                true
-            }
-            Error::Busy { host, message } => {
-                tracing::warn!(path, try_number, host, %message, "DataNode too slow with the write; trying another");
-                busy.push(host.clone());
-                true
-            }
-            e if !avoid.is_empty() => {
-                // The NameNode refuses when we exclude every node it has: our suspicions
-                // are stale (a node came back). Forget them and let the NameNode choose.
-                tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
-                self.health.forgive_all();
-                busy.clear();
-                true
-            }
-            e => {
-                tracing::warn!(path, try_number, error = %e, "upload failed; sending the file again from the spool");
-                false
-            }
+/// Takes in what a failed try teaches the next one, and says so in the log; returns
+/// whether it changes where the next try goes.
+fn learn(
+    health: &impl DataNodeHealth,
+    path: &str,
+    try_number: u32,
+    error: &Error,
+    avoid: &[String],
+    busy: &mut Vec<String>,
+) -> bool {
+    match error {
+        Error::DataNode { hosts, message } => {
+            tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
+            true
+        }
+        Error::Busy { host, message } => {
+            tracing::warn!(path, try_number, host, %message, "DataNode too slow with the write; trying another");
+            busy.push(host.clone());
+            true
+        }
+        e if !avoid.is_empty() => {
+            // The NameNode refuses when we exclude every node it has: our suspicions
+            // are stale (a node came back). Forget them and let the NameNode choose.
+            tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
+            health.forgive_all();
+            busy.clear();
+            true
+        }
+        e => {
+            tracing::warn!(path, try_number, error = %e, "upload failed; sending the file again from the spool");
+            false
         }
     }
 }

@@ -43,3 +43,62 @@ fn a_linear_backoff_waits_only_when_the_next_try_would_go_the_same_way() {
     assert_eq!(backoff.after(3, true), None);
     assert_eq!(backoff.after(3, false), Some(Duration::from_millis(300)));
 }
+
+/// A health that only counts what the write path tells it.
+#[derive(Default)]
+struct Counted {
+    forgiven: std::sync::atomic::AtomicU32,
+}
+
+impl DataNodeHealth for Counted {
+    fn avoid(&self, _: &WebHdfs) -> impl Future<Output = Vec<String>> + Send {
+        std::future::ready(Vec::new())
+    }
+    fn suspect(&self, _: &str) {}
+    fn suspect_unreachable(&self, _: &Unreachable) {}
+    fn any_silent(&self) -> bool {
+        false
+    }
+    fn forgive_all(&self) {
+        self.forgiven
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_failed_try_teaches_the_next_which_nodes_to_avoid_and_when_to_forget() {
+    let health = Counted::default();
+    let forgiven = || health.forgiven.load(std::sync::atomic::Ordering::Relaxed);
+    let refused = || Error::WebHdfs {
+        context: "CREATE /x".into(),
+        message: "NameNode answered 403 without choosing a DataNode".into(),
+    };
+    let suspects = vec!["dn1".to_owned()];
+    let mut busy = Vec::new();
+
+    let failed_node = Error::datanode("dn2", "could not connect");
+    assert!(learn(&health, "/x", 1, &failed_node, &suspects, &mut busy));
+    assert_eq!(
+        (forgiven(), busy.len()),
+        (0, 0),
+        "a failed node forgives nothing"
+    );
+
+    let slow = Error::Busy {
+        host: "dn3".into(),
+        message: "took no bytes".into(),
+    };
+    assert!(learn(&health, "/x", 2, &slow, &suspects, &mut busy));
+    assert_eq!(busy, ["dn3"]);
+
+    assert!(learn(&health, "/x", 3, &refused(), &suspects, &mut busy));
+    assert_eq!(forgiven(), 1, "a refusal while avoiding nodes forgets them");
+    assert!(busy.is_empty(), "and the busy ones too");
+
+    assert!(!learn(&health, "/x", 4, &refused(), &[], &mut busy));
+    assert_eq!(
+        forgiven(),
+        1,
+        "a refusal while avoiding none changes nothing"
+    );
+}
