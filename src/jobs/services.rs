@@ -1,7 +1,13 @@
 //! The clients and settings the jobs share: one set, opened at startup, held in an `Arc` by
 //! the front door ([`super::Jobs`]), the export and the partition side.
 
-use crate::{config::Config, error::Result, hdfs::Hdfs, hdfs::WebHdfs, mysql::MySql, store::Store};
+use crate::{
+    config::Config,
+    error::Result,
+    hdfs::{Hdfs, WebHdfs, Writer},
+    mysql::MySql,
+    store::Store,
+};
 
 use super::health::NodeHealth;
 
@@ -28,5 +34,15 @@ impl Services {
             config,
             store,
         })
+    }
+
+    /// The HDFS write path over these clients and this DataNode health.
+    pub(super) fn writer(&self) -> Writer<'_, NodeHealth> {
+        Writer {
+            hdfs: &self.hdfs,
+            webhdfs: &self.webhdfs,
+            health: &self.health,
+            datanode_timeout: self.config.datanode_timeout,
+        }
     }
 }

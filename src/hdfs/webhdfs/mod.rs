@@ -30,6 +30,27 @@ pub struct WebHdfs {
     namenode: NameNode,
 }
 
+/// How HDFS is to store a file a `CREATE` writes, and which DataNodes must not receive it.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    pub replication: u32,
+    pub block_size: u64,
+    /// DataNode hosts (as in block locations) the NameNode must not choose.
+    pub exclude: &'a [String],
+}
+
+/// A watched `CREATE` ([`WebHdfs::create`]): where the file goes, and how its receiving
+/// DataNode is watched while it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateOptions<'a> {
+    pub placement: Placement<'a>,
+    /// How often the receiving DataNode is probed (a TCP connection) while it writes.
+    pub probe_every: Duration,
+    /// How long the DataNode may take no bytes, or not confirm the file, before it counts
+    /// as busy.
+    pub stall: Duration,
+}
+
 /// Where the NameNode sent a CREATE: the DataNode that will write the file.
 #[derive(Debug, Clone)]
 pub struct CreateTarget {
@@ -203,21 +224,20 @@ impl WebHdfs {
     }
 
     /// Asks the NameNode where to create `path` (overwriting): it picks a DataNode other than
-    /// those in `exclude` (host names as in block locations), and that DataNode writes the
+    /// those `placement` excludes (host names as in block locations), and that DataNode writes the
     /// file itself with the Java client, pipeline recovery included. hdfs-native can neither
     /// exclude nodes nor recover a pipeline, which matters while the NameNode still believes
     /// a dead node is alive.
     pub async fn create_target(
         &self,
         path: &str,
-        replication: u32,
-        block_size: u64,
-        exclude: &[String],
+        placement: &Placement<'_>,
     ) -> Result<CreateTarget> {
-        let mut url = self.create_url(path, replication, block_size)?;
-        if !exclude.is_empty() {
+        let mut url = self.create_url(path, placement.replication, placement.block_size)?;
+        if !placement.exclude.is_empty() {
             let addresses = self.namenode.transfer_addresses().await.unwrap_or_default();
-            let excluded: Vec<&str> = exclude
+            let excluded: Vec<&str> = placement
+                .exclude
                 .iter()
                 .map(|h| addresses.get(h).map_or(h.as_str(), String::as_str))
                 .collect();
@@ -261,31 +281,24 @@ impl WebHdfs {
     /// Returns the DataNode's host.
     ///
     /// The write has no fixed deadline: a large file takes as long as its bytes need.
-    /// Instead the DataNode is probed by a TCP connection every `probe_every` while it
-    /// writes; when it stops accepting connections (killed or cut off), the write fails at
-    /// once with [`Error::DataNode`] naming it, so the caller can exclude it next time. A
+    /// Instead the DataNode is probed by a TCP connection every `options.probe_every` while
+    /// it writes; when it stops accepting connections (killed or cut off), the write fails
+    /// at once with [`Error::DataNode`] naming it, so the caller can exclude it next time. A
     /// DataNode that still answers but takes no bytes (or does not confirm the file) for
-    /// `stall` fails with [`Error::Busy`]: its request may be queued behind writes stuck
-    /// on a silent node, which a stock DataNode gives up only after 60 s.
-    #[allow(clippy::too_many_arguments)]
+    /// `options.stall` fails with [`Error::Busy`]: its request may be queued behind writes
+    /// stuck on a silent node, which a stock DataNode gives up only after 60 s.
     pub async fn create(
         &self,
         path: &str,
         body: reqwest::Body,
         progress: &Progress,
-        replication: u32,
-        block_size: u64,
-        exclude: &[String],
-        probe_every: Duration,
-        stall: Duration,
+        options: &CreateOptions<'_>,
     ) -> Result<String> {
-        let target = self
-            .create_target(path, replication, block_size, exclude)
-            .await?;
+        let target = self.create_target(path, &options.placement).await?;
         tokio::select! {
             sent = self.send(&target, body) => sent.map(|()| target.host),
-            lost = watch_datanode(&target.host, target.probe_addr(), &target.path, probe_every) => Err(lost),
-            idle = stalled(progress, stall) => Err(Error::Busy {
+            lost = watch_datanode(&target.host, target.probe_addr(), &target.path, options.probe_every) => Err(lost),
+            idle = stalled(progress, options.stall) => Err(Error::Busy {
                 host: target.host.clone(),
                 message: format!(
                     "CREATE {path}: answers probes but took no bytes or did not confirm the file for {:.1} s ({} bytes sent)",

@@ -126,11 +126,15 @@ async fn a_datanode_that_answers_probes_but_never_confirms_is_busy_within_the_st
             "/x",
             reqwest::Body::from(vec![7u8; 1000]),
             &progress,
-            1,
-            1024 * 1024,
-            &[],
-            Duration::from_millis(200),
-            Duration::from_millis(700),
+            &CreateOptions {
+                placement: Placement {
+                    replication: 1,
+                    block_size: 1024 * 1024,
+                    exclude: &[],
+                },
+                probe_every: Duration::from_millis(200),
+                stall: Duration::from_millis(700),
+            },
         )
         .await;
     let took = started.elapsed();

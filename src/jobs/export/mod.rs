@@ -13,7 +13,7 @@ use self::{
     pipeline::{AttemptTasks, cluster_stage, encode_groups},
     progress::{ExportTracker, watch_progress},
     spill::SpillPlace,
-    upload::Uploader,
+    upload::upload_options,
 };
 use super::{
     ExportArgs, ExportSwap, Jobs,
@@ -30,7 +30,6 @@ use super::{
 use crate::{
     config::{BLOCK_SIZE, EXPORT_PATH, EXPORT_REPLICATION},
     error::{Error, Result},
-    hdfs::Staged,
     mysql::EXPORT_QUERY,
     parquet::Written,
     spool::Spool,
@@ -225,9 +224,9 @@ impl Exporter {
             );
             Ok(encoded)
         };
-        let uploader = Uploader::new(&self.services);
-        let work =
-            async { tokio::try_join!(encode, uploader.upload_spool(&spool, EXPORT_PATH, &tag)) };
+        let writer = self.services.writer();
+        let options = upload_options(&tag);
+        let work = async { tokio::try_join!(encode, writer.write(EXPORT_PATH, &spool, &options)) };
         let outcome = tokio::select! {
             done = work => done,
             never = watch_progress(&progress, &spool) => match never {},
@@ -235,8 +234,7 @@ impl Exporter {
         // The stages have ended (or are told to now): wait for them before going on, so
         // a failed attempt's query, threads and files are gone before the next one starts.
         tasks.end().await;
-        let (encoded, tmp) = outcome?;
-        let staged = Staged::new(tmp, EXPORT_PATH, encoded.written.bytes);
+        let (encoded, staged) = outcome?;
 
         // Swap under the write lock: no partition job reads the big file meanwhile, and
         // the generation is bumped before the rename (see store::export).
@@ -253,7 +251,7 @@ impl Exporter {
             }
         };
         let written = Written {
-            bytes: staged.publish(hdfs).await?,
+            bytes: staged.publish_measured(hdfs, encoded.written.bytes).await?,
             ..encoded.written
         };
         self.big_file.forget().await;

@@ -15,7 +15,7 @@ pub use report::Check;
 pub use report::{HealthReport, check_dependencies};
 
 use crate::{
-    hdfs::{Unreachable, WebHdfs},
+    hdfs::{DataNodeHealth, Unreachable, WebHdfs},
     sync::lock,
 };
 
@@ -125,6 +125,29 @@ impl NodeHealth {
             .unwrap_or_default();
         *lock(&self.namenode_view) = Some((Instant::now(), down.clone()));
         down
+    }
+}
+
+/// The write path's view: what we distrust, and what its tries teach us.
+impl DataNodeHealth for NodeHealth {
+    fn avoid(&self, webhdfs: &WebHdfs) -> impl Future<Output = Vec<String>> + Send {
+        NodeHealth::avoid(self, webhdfs)
+    }
+
+    fn suspect(&self, host: &str) {
+        NodeHealth::suspect(self, host);
+    }
+
+    fn suspect_unreachable(&self, node: &Unreachable) {
+        NodeHealth::suspect_unreachable(self, node);
+    }
+
+    fn any_silent(&self) -> bool {
+        NodeHealth::any_silent(self)
+    }
+
+    fn forgive_all(&self) {
+        NodeHealth::forgive_all(self);
     }
 }
 

@@ -1,9 +1,9 @@
 //! Writing a county file: its rows are encoded batch by batch into a local spool file (so
 //! memory holds one batch and one row group, whatever the county's size), which is then
-//! sent through WebHDFS `CREATE` to a DataNode we trust, under a temporary name, and
-//! renamed into place.
+//! sent through the write path ([`crate::hdfs::Writer`]) to a DataNode we trust, under a
+//! temporary name, and renamed into place.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, time::Duration};
 
 use arrow::{datatypes::SchemaRef, record_batch::RecordBatch};
 use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterProperties};
@@ -11,9 +11,9 @@ use parquet::{arrow::ArrowWriter, basic::Compression, file::properties::WriterPr
 use crate::{
     config::{BLOCK_SIZE, PARTITION_REPLICATION},
     error::{Error, Result},
-    hdfs::temp_path,
+    hdfs::{Backoff, Watch, WriteOptions},
     jobs::services::Services,
-    spool::{Progress, Spool, SpoolWriter},
+    spool::{Spool, SpoolWriter},
 };
 
 /// Writing a county file may be sent to a DataNode that just died (the NameNode hands it
@@ -27,6 +27,12 @@ const WRITE_TRIES: u32 = 4;
 /// CalcAvgLoan for a new county waits on the partition workers meanwhile. The next try
 /// goes through another DataNode.
 const COUNTY_WRITE_STALL: Duration = Duration::from_secs(5);
+
+/// Between tries, only when the next one would go the same way (a failure that names no
+/// DataNode): one that avoids the node that failed goes at once.
+const WRITE_BACKOFF: Backoff = Backoff::Linear {
+    step: Duration::from_millis(100),
+};
 
 /// Rows per row group of a county file. The writer holds one row group's encoded pages
 /// until it is complete: this bounds that memory (a few MiB) for the largest county, while
@@ -116,82 +122,31 @@ impl CountyEncoder {
 pub(super) async fn write_county(
     services: &Services,
     path: &str,
-    job_id: &str,
-    attempt: u32,
+    tag: &str,
     county: &EncodedCounty,
 ) -> Result<String> {
-    let mut last_error = None;
-    // DataNodes too busy to take this file: avoided by this write's next tries only.
-    let mut busy: Vec<String> = Vec::new();
-    for try_number in 1..=WRITE_TRIES {
-        // Each try its own name: a failed try's file may still be open on a DataNode that
-        // went silent, and must not be overwritten or renamed by the next one.
-        let tmp = try_temp_path(path, job_id, attempt, try_number);
-        let mut avoid = services.health.avoid(&services.webhdfs).await;
-        for host in &busy {
-            if !avoid.contains(host) {
-                avoid.push(host.clone());
-            }
-        }
-        let progress = Arc::new(Progress::default());
-        let body = reqwest::Body::wrap_stream(county.spool.follow(progress.clone()).await?);
-        let created = services
-            .webhdfs
-            .create(
-                &tmp,
-                body,
-                &progress,
-                PARTITION_REPLICATION,
-                BLOCK_SIZE,
-                &avoid,
-                services.config.datanode_timeout,
-                COUNTY_WRITE_STALL,
-            )
-            .await;
-        let error = match created {
-            Ok(host) => match services.hdfs.rename_into_place(&tmp, path).await {
-                Ok(()) => return Ok(host),
-                Err(e) => {
-                    services.hdfs.remove_quietly(&tmp).await;
-                    return Err(e);
-                }
-            },
-            Err(e) => e,
-        };
-        services.hdfs.remove_quietly(&tmp).await;
-        match error {
-            Error::DataNode { hosts, message } => {
-                hosts.iter().for_each(|host| services.health.suspect(host));
-                tracing::warn!(path, try_number, ?hosts, %message, "DataNode failed the write; trying another");
-                last_error = Some(Error::DataNode { hosts, message });
-            }
-            Error::Busy { host, message } => {
-                tracing::warn!(path, try_number, host, %message, "DataNode too slow with the write; trying another");
-                busy.push(host.clone());
-                last_error = Some(Error::Busy { host, message });
-            }
-            e if !avoid.is_empty() => {
-                // The NameNode refuses when we exclude every node it has: our suspicions
-                // are stale (a node came back). Forget them and let the NameNode choose.
-                tracing::warn!(path, try_number, error = %e, ?avoid, "write refused; forgetting suspect DataNodes");
-                services.health.forgive_all();
-                busy.clear();
-                last_error = Some(e);
-            }
-            e if e.is_retryable() => {
-                tracing::warn!(path, try_number, error = %e, "writing the county file failed; trying again");
-                last_error = Some(e);
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(try_number))).await;
-            }
-            e => return Err(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| Error::Aborted(format!("writing {path}: no tries left"))))
+    let staged = services
+        .writer()
+        .write(path, &county.spool, &county_options(tag))
+        .await?;
+    let host = staged.host().to_owned();
+    staged.publish(&services.hdfs).await?;
+    Ok(host)
 }
 
-/// The temporary name of one try of one attempt at writing `path`.
-fn try_temp_path(path: &str, job_id: &str, attempt: u32, try_number: u32) -> String {
-    temp_path(path, &format!("{job_id}-{attempt}-{try_number}"))
+/// How a county file is written: at its replication, watched at its receiving DataNode with
+/// a short stall bound, its temporaries named after the job's attempt (`tag`).
+fn county_options(tag: &str) -> WriteOptions<'_> {
+    WriteOptions {
+        replication: PARTITION_REPLICATION,
+        block_size: BLOCK_SIZE,
+        tries: WRITE_TRIES,
+        backoff: WRITE_BACKOFF,
+        watch: Watch::Receiver {
+            stall: COUNTY_WRITE_STALL,
+        },
+        tag,
+    }
 }
 
 #[cfg(test)]
@@ -206,19 +161,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     use super::*;
-
-    #[test]
-    fn every_try_writes_under_its_own_temporary_name() {
-        let path = "/partitions/55001.parquet";
-        let names: std::collections::HashSet<String> = (1..=2)
-            .flat_map(|attempt| (1..=3).map(move |t| try_temp_path(path, "job", attempt, t)))
-            .collect();
-        assert_eq!(names.len(), 6);
-        assert_eq!(
-            try_temp_path(path, "job", 2, 3),
-            "/.lender-tmp/job-2-3-partitions-55001.parquet"
-        );
-    }
+    use crate::spool::Progress;
 
     fn batch(schema: &SchemaRef, first: i64, rows: usize) -> RecordBatch {
         let ids = Int64Array::from_iter_values(first..first + rows as i64);

@@ -215,7 +215,8 @@ impl Counties {
         let average = average_of(&sum)?;
         let (rows, bytes) = (encoded.rows, encoded.bytes);
         let read_ms = started.elapsed().as_millis() as u64;
-        let host = write_county(&self.services, &path, &args.job_id, attempt, &encoded).await?;
+        let tag = format!("{}-{attempt}", args.job_id);
+        let host = write_county(&self.services, &path, &tag, &encoded).await?;
         let write_ms = started.elapsed().as_millis() as u64 - read_ms;
         tracing::debug!(county, rows, bytes, read_ms, write_ms, %host, "county file cut");
         let hosts = vec![host];
