@@ -62,7 +62,7 @@ hdfs *args:
 data scale="1":
     cargo run -q -p datagen --release -- --scale {{scale}} $( [ "{{scale}}" = 1 ] || echo "--out .local/data/hdma-wi-2021-x{{scale}}.sql.gz" )
 
-# Build (release) and start the server on 127.0.0.1:5000 in the background; returns once it answers
+# Build (release) and start the server on 127.0.0.1:5000, the web board on http://127.0.0.1:8080/ (LENDER_BOARD_LISTEN=off: none), in the background; returns once it answers
 dev-serve:
     bash dev/serve.sh start
 

@@ -63,7 +63,8 @@ pub struct Config {
     /// so the image serves them whatever compose file runs it); `off`: no metrics endpoint.
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// Where the read-only web board answers (`LENDER_BOARD_LISTEN`, default `off`: an
-    /// operator turns it on, e.g. `0.0.0.0:8080`; the Compose deployment does).
+    /// operator turns it on, e.g. `0.0.0.0:8080`; the Compose deployment does, and so does
+    /// `dev/serve.sh`, at `127.0.0.1:8080`).
     pub board_listen: Option<std::net::SocketAddr>,
     /// How many partition jobs run at once. A county create mostly waits (on a stock
     /// cluster the DataNode's client sleeps 400 ms before its second ask to close the file),

@@ -2,8 +2,16 @@
 //! records, the exporter serves `/metrics` on its own port (`LENDER_METRICS_LISTEN`; off when
 //! unset, then every record is a no-op). Names follow Prometheus conventions: a `lender_`
 //! prefix, the unit in the name, `_total` on counters.
+//!
+//! The exporter's histograms cannot be read back, and are off without the listener, so the
+//! answer times the web board draws are also kept here, in [`RecentTimes`].
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    net::SocketAddr,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
 
 use metrics::{counter, gauge, histogram};
 
@@ -13,6 +21,9 @@ const JOBS: &str = "lender_jobs_total";
 const JOB_SECONDS: &str = "lender_job_duration_seconds";
 /// gRPC calls by `method` and `outcome` (ok, error: the contract puts errors in the reply).
 const RPC_SECONDS: &str = "lender_rpc_duration_seconds";
+/// CalcAvgLoan answers by `source` (create, reuse, recreate): a reuse is a file read, a
+/// create a job, and one histogram over both would hide either.
+const AVG_LOAN_SECONDS: &str = "lender_calc_avg_loan_duration_seconds";
 /// Jobs queued or running now.
 const JOBS_IN_FLIGHT: &str = "lender_jobs_in_flight";
 /// Rows and bytes the exports published.
@@ -55,6 +66,10 @@ pub fn rpc_answered(method: &'static str, ok: bool, took: Duration) {
     histogram!(RPC_SECONDS, "method" => method, "outcome" => outcome).record(took.as_secs_f64());
 }
 
+pub fn avg_loan_answered(source: &'static str, took: Duration) {
+    histogram!(AVG_LOAN_SECONDS, "source" => source).record(took.as_secs_f64());
+}
+
 pub fn export_published(rows: u64, bytes: u64, seconds: f64) {
     counter!(EXPORT_ROWS).increment(rows);
     counter!(EXPORT_BYTES).increment(bytes);
@@ -80,4 +95,79 @@ pub fn state(snapshot: &Snapshot) {
         gauge!(COUNTY_FILES, "state" => state).set(count as f64);
     }
     gauge!(STORE_BYTES).set(snapshot.store_bytes as f64);
+}
+
+/// How many of the latest times [`RecentTimes`] keeps per label: enough for a median and a
+/// 95th percentile that follow what happens now, bounded whatever the traffic.
+pub const RECENT_TIMES: usize = 256;
+
+/// The latest durations per label (e.g. CalcAvgLoan's sources), and how many there were in
+/// all, since the server started.
+#[derive(Default)]
+pub struct RecentTimes {
+    labels: Mutex<BTreeMap<&'static str, Recent>>,
+}
+
+#[derive(Default)]
+struct Recent {
+    total: u64,
+    seconds: VecDeque<f64>,
+}
+
+/// One label's times at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Times {
+    pub label: &'static str,
+    /// Every time recorded since the start.
+    pub total: u64,
+    /// The latest [`RECENT_TIMES`] of them, in seconds, oldest first.
+    pub seconds: Vec<f64>,
+}
+
+impl RecentTimes {
+    pub fn record(&self, label: &'static str, took: Duration) {
+        // A panic elsewhere while holding the lock leaves whole numbers: keep using them.
+        let mut labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        let recent = labels.entry(label).or_default();
+        recent.total += 1;
+        if recent.seconds.len() == RECENT_TIMES {
+            recent.seconds.pop_front();
+        }
+        recent.seconds.push_back(took.as_secs_f64());
+    }
+
+    /// Every label's times, by label.
+    pub fn snapshot(&self) -> Vec<Times> {
+        let labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        labels
+            .iter()
+            .map(|(label, recent)| Times {
+                label,
+                total: recent.total,
+                seconds: recent.seconds.iter().copied().collect(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_times_keep_the_latest_and_count_them_all() {
+        let times = RecentTimes::default();
+        for ms in 0..(RECENT_TIMES as u64 + 10) {
+            times.record("reuse", Duration::from_millis(ms));
+        }
+        times.record("create", Duration::from_secs(2));
+        let snapshot = times.snapshot();
+        assert_eq!(snapshot.len(), 2);
+        assert_eq!((snapshot[0].label, snapshot[0].total), ("create", 1));
+        assert_eq!(snapshot[0].seconds, [2.0]);
+        let reuse = &snapshot[1];
+        assert_eq!(reuse.total, RECENT_TIMES as u64 + 10);
+        assert_eq!(reuse.seconds.len(), RECENT_TIMES);
+        assert_eq!(reuse.seconds.first(), Some(&0.010));
+    }
 }

@@ -44,6 +44,8 @@ pub struct Jobs {
     queues: queue::Queues,
     exporter: Arc<Exporter>,
     counties: Arc<Counties>,
+    /// CalcAvgLoan's latest answer times by source, for the web board.
+    answer_times: crate::telemetry::RecentTimes,
     /// The workers, retention and cleanup tasks, stopped together at shutdown.
     background: runner::background::Background,
 }
@@ -118,6 +120,7 @@ impl Jobs {
             counties: Arc::new(Counties::new(services.clone(), swap, big_file)),
             services,
             queues,
+            answer_times: Default::default(),
             background: Default::default(),
         }
     }
@@ -180,10 +183,20 @@ impl Jobs {
     /// CalcAvgLoan: answers from the county's own file when it can, otherwise runs (or
     /// joins) the partition job that cuts the file, and waits for it.
     pub async fn average_loan(&self, county: i32) -> Result<CountyAnswer> {
-        match self.counties.answer(county).await? {
-            Answer::Now(answer) => Ok(answer),
-            Answer::ByJob(job) => self.submit(job).await,
-        }
+        let started = std::time::Instant::now();
+        let answer = match self.counties.answer(county).await? {
+            Answer::Now(answer) => answer,
+            Answer::ByJob(job) => self.submit(job).await?,
+        };
+        let source = answer.source.as_str();
+        crate::telemetry::avg_loan_answered(source, started.elapsed());
+        self.answer_times.record(source, started.elapsed());
+        Ok(answer)
+    }
+
+    /// CalcAvgLoan's latest answer times by source (the web board's picture of them).
+    pub fn answer_times(&self) -> Vec<crate::telemetry::Times> {
+        self.answer_times.snapshot()
     }
 
     /// The one front door of every job: enqueues `job` unless one with its key is already

@@ -180,6 +180,34 @@ pub fn render(jobs: &[JobRecord]) -> String {
     out
 }
 
+/// One finished export as the board draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRun {
+    pub id: String,
+    pub submitted_ms: u64,
+    /// Its attempts' time together (a retried export took the retries too).
+    pub seconds: f64,
+    /// What the succeeding attempt wrote.
+    pub rows: u64,
+}
+
+/// The newest `n` exports that succeeded, oldest first (left to right on a chart).
+pub fn recent_exports(jobs: &[JobRecord], n: usize) -> Vec<ExportRun> {
+    let mut runs: Vec<ExportRun> = jobs
+        .iter()
+        .filter(|j| j.kind == JobKind::Export && j.state == JobState::Succeeded)
+        .take(n)
+        .map(|j| ExportRun {
+            id: j.id.clone(),
+            submitted_ms: j.submitted_ms,
+            seconds: j.duration_ms() as f64 / 1000.0,
+            rows: j.attempts.iter().rev().find_map(|a| a.rows).unwrap_or(0),
+        })
+        .collect();
+    runs.reverse();
+    runs
+}
+
 /// `212,992 of 426,716 rows (50%), 7.9 MiB encoded, 52,310 rows/s, ETA 4 s`
 pub fn describe_progress(p: &JobProgress) -> String {
     let rows = match p.expected_rows {
@@ -312,6 +340,39 @@ mod tests {
         assert!(ambiguous.to_string().contains("matches 2 jobs"));
         let missing = find_job(&jobs, "b").unwrap_err();
         assert!(missing.to_string().contains("no job \"b\""), "{missing}");
+    }
+
+    #[test]
+    fn recent_exports_are_the_newest_successes_oldest_first() {
+        let finished = |submitted_ms, ok: bool, rows| {
+            let mut j = job(JobKind::Export, "x", JobState::Succeeded, submitted_ms);
+            if !ok {
+                j.state = JobState::Failed;
+            }
+            j.attempts = vec![AttemptRecord {
+                number: 1,
+                started_ms: submitted_ms,
+                ended_ms: Some(submitted_ms + 2500),
+                outcome: AttemptOutcome::Succeeded,
+                error: None,
+                rows: Some(rows),
+                bytes: None,
+            }];
+            j
+        };
+        // newest first, as the history lists them
+        let jobs = vec![
+            finished(40, true, 4),
+            job(JobKind::Partition, "county=1", JobState::Succeeded, 35),
+            finished(30, false, 3),
+            finished(20, true, 2),
+            finished(10, true, 1),
+        ];
+        let runs = recent_exports(&jobs, 2);
+        let got: Vec<(u64, u64)> = runs.iter().map(|r| (r.submitted_ms, r.rows)).collect();
+        assert_eq!(got, [(20, 2), (40, 4)]);
+        assert_eq!(runs[0].seconds, 2.5);
+        assert!(recent_exports(&[], 10).is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! * [`history`]: filters over the job history, finding a job by id prefix, its text;
 //! * [`health`]: the dependency report as text;
 //! * [`partitions`]: the county files' report (store + NameNode) and its text;
+//! * [`latency`]: CalcAvgLoan's answer times by source;
 //! * [`format`]: numbers and times as the views show them;
 //! * [`shared`] and `cache`: the views the server serves, each refreshed at most once a
 //!   second for every caller.
@@ -19,10 +20,14 @@ mod cache;
 pub mod format;
 pub mod health;
 pub mod history;
+pub mod latency;
 pub mod partitions;
 pub mod shared;
 
 pub use format::{format_ms, format_time, thousands};
-pub use history::{JobFilter, JobLookup, describe_progress, find_job, parse_duration, since_ms};
+pub use history::{
+    ExportRun, JobFilter, JobLookup, describe_progress, find_job, parse_duration, recent_exports,
+    since_ms,
+};
 pub use partitions::{PartitionState, PartitionsReport};
 pub use shared::Views;

@@ -7,6 +7,7 @@ use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    config::EXPORT_PATH,
     error::Result,
     hdfs::{NodeState, WebHdfs},
     store::{PartitionRecord, Store},
@@ -43,6 +44,9 @@ pub struct PartitionView {
     pub kept: bool,
     /// DataNodes holding its blocks now, as the NameNode reports them.
     pub hosts: Vec<String>,
+    /// How many of its blocks each of `hosts` holds (the board draws them).
+    #[serde(default)]
+    pub blocks: BTreeMap<String, usize>,
     pub state: PartitionState,
     pub written_ms: u64,
     pub job_id: Option<String>,
@@ -61,6 +65,18 @@ pub struct PartitionsReport {
     pub export_generation: Option<u64>,
     pub partitions: Vec<PartitionView>,
     pub datanodes: Vec<DataNodeView>,
+    /// The big file's blocks per DataNode (`BlockLocations` of the export); empty before
+    /// the first export or when the NameNode cannot locate it.
+    #[serde(default)]
+    pub big_file_blocks: BTreeMap<String, usize>,
+}
+
+/// One DataNode's share of the blocks: the big file's and all county files' together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataNodeBlocks {
+    pub host: String,
+    pub big_file: usize,
+    pub county_files: usize,
 }
 
 impl PartitionsReport {
@@ -88,6 +104,32 @@ impl PartitionsReport {
                 .count(),
         )
     }
+
+    /// Blocks per DataNode, every known DataNode (even one holding nothing) and every host
+    /// a block is on, by host name.
+    pub fn blocks_per_datanode(&self) -> Vec<DataNodeBlocks> {
+        fn on<'m, 'h>(
+            out: &'m mut BTreeMap<&'h str, DataNodeBlocks>,
+            host: &'h str,
+        ) -> &'m mut DataNodeBlocks {
+            out.entry(host).or_insert_with(|| DataNodeBlocks {
+                host: host.to_owned(),
+                big_file: 0,
+                county_files: 0,
+            })
+        }
+        let mut out = BTreeMap::new();
+        for d in &self.datanodes {
+            on(&mut out, &d.host);
+        }
+        for (host, blocks) in &self.big_file_blocks {
+            on(&mut out, host).big_file += blocks;
+        }
+        for (host, blocks) in self.partitions.iter().flat_map(|p| &p.blocks) {
+            on(&mut out, host).county_files += blocks;
+        }
+        out.into_values().collect()
+    }
 }
 
 /// Builds the report from the store and the NameNode. `suspects` are DataNodes the server
@@ -109,8 +151,8 @@ pub async fn report(
     let mut partitions: Vec<PartitionView> = stream::iter(store.partitions().all()?)
         .map(|record| async {
             // A file the NameNode cannot locate has no hosts: it counts as lost.
-            let hosts = hosts_of(webhdfs, &record.path).await;
-            view(record, hosts, generation, &nodes)
+            let blocks = blocks_of(webhdfs, &record.path).await;
+            view(record, blocks, generation, &nodes)
         })
         .buffer_unordered(LOCATION_LOOKUPS)
         .collect()
@@ -127,32 +169,35 @@ pub async fn report(
                 .count(),
         })
         .collect();
+    let big_file_blocks = match generation {
+        Some(_) => blocks_of(webhdfs, EXPORT_PATH).await,
+        None => BTreeMap::new(),
+    };
     Ok(PartitionsReport {
         export_generation: generation,
         partitions,
         datanodes,
+        big_file_blocks,
     })
 }
 
-async fn hosts_of(webhdfs: &WebHdfs, path: &str) -> Vec<String> {
-    let mut hosts: Vec<String> = webhdfs
-        .block_locations(path)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .flat_map(|b| b.hosts)
-        .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
+/// How many of `path`'s blocks each DataNode holds; none when the NameNode cannot say.
+async fn blocks_of(webhdfs: &WebHdfs, path: &str) -> BTreeMap<String, usize> {
+    let mut blocks = BTreeMap::new();
+    let located = webhdfs.block_locations(path).await.unwrap_or_default();
+    for host in located.into_iter().flat_map(|b| b.hosts) {
+        *blocks.entry(host).or_insert(0) += 1;
+    }
+    blocks
 }
 
 fn view(
     record: PartitionRecord,
-    hosts: Vec<String>,
+    blocks: BTreeMap<String, usize>,
     generation: Option<u64>,
     nodes: &BTreeMap<String, NodeState>,
 ) -> PartitionView {
+    let hosts: Vec<String> = blocks.keys().cloned().collect();
     let current = generation == Some(record.generation);
     let kept = record.kept();
     let up = |h: &String| nodes.get(h).is_some_and(|s| *s == NodeState::Live);
@@ -172,6 +217,7 @@ fn view(
         current,
         kept,
         hosts,
+        blocks,
         state,
         written_ms: record.written_ms,
         job_id: record.job_id,
@@ -240,7 +286,7 @@ mod tests {
             ("dn2".to_owned(), NodeState::Dead),
             ("dn3".to_owned(), NodeState::Silent),
         ]);
-        let on = |h: &str| vec![h.to_owned()];
+        let on = |h: &str| BTreeMap::from([(h.to_owned(), 1)]);
         let state = |r, hosts| view(r, hosts, Some(2), &nodes).state;
         assert_eq!(
             state(record(1, 2, false), on("dn1")),
@@ -250,8 +296,52 @@ mod tests {
         assert_eq!(state(record(1, 2, true), on("dn1")), PartitionState::Lost);
         assert_eq!(state(record(1, 2, false), on("dn2")), PartitionState::Lost);
         assert_eq!(state(record(1, 2, false), on("dn3")), PartitionState::Lost);
-        assert_eq!(state(record(1, 2, false), vec![]), PartitionState::Lost);
-        let both = vec!["dn1".to_owned(), "dn2".to_owned()];
+        assert_eq!(
+            state(record(1, 2, false), BTreeMap::new()),
+            PartitionState::Lost
+        );
+        let both = BTreeMap::from([("dn1".to_owned(), 1), ("dn2".to_owned(), 2)]);
         assert_eq!(state(record(1, 2, false), both), PartitionState::Healthy);
+    }
+
+    #[test]
+    fn blocks_per_datanode_adds_the_county_files_and_keeps_empty_nodes() {
+        let nodes = BTreeMap::from([
+            ("dn1".to_owned(), NodeState::Live),
+            ("dn2".to_owned(), NodeState::Live),
+            ("dn3".to_owned(), NodeState::Dead),
+        ]);
+        let county = |c, host: &str, n| {
+            view(
+                record(c, 2, false),
+                BTreeMap::from([(host.to_owned(), n)]),
+                Some(2),
+                &nodes,
+            )
+        };
+        let report = PartitionsReport {
+            export_generation: Some(2),
+            partitions: vec![
+                county(1, "dn1", 1),
+                county(3, "dn1", 2),
+                county(5, "dn4", 1),
+            ],
+            datanodes: ["dn1", "dn2", "dn3"]
+                .map(|host| DataNodeView {
+                    host: host.into(),
+                    state: NodeState::Live,
+                    county_files_at_risk: 0,
+                })
+                .to_vec(),
+            big_file_blocks: BTreeMap::from([("dn1".to_owned(), 7), ("dn2".to_owned(), 8)]),
+        };
+        let got: Vec<(String, usize, usize)> = report
+            .blocks_per_datanode()
+            .into_iter()
+            .map(|d| (d.host, d.big_file, d.county_files))
+            .collect();
+        let want = [("dn1", 7, 3), ("dn2", 8, 0), ("dn3", 0, 0), ("dn4", 0, 1)]
+            .map(|(h, b, c)| (h.to_owned(), b, c));
+        assert_eq!(got, want);
     }
 }

@@ -65,6 +65,11 @@ impl Views {
         Ok(jobs)
     }
 
+    /// CalcAvgLoan's answer times by source, as they are now (kept in memory: no cache).
+    pub fn latency(&self) -> Vec<super::latency::SourceLatency> {
+        super::latency::by_source(&self.jobs.answer_times())
+    }
+
     /// The newest [`HISTORY_SCAN`] jobs, up to [`VIEW_REFRESH`] old: what the board filters.
     pub async fn history(&self) -> View<Vec<JobRecord>> {
         self.history

@@ -2,8 +2,9 @@
 //! `lender partitions`, `lender jobs` and `lender job ID` as server-rendered pages, on a
 //! listener of its own.
 //!
-//! * `/`: health (NameNode, DataNodes, MySQL, queue, export, store), the running export's
-//!   progress, the county files map and the recent jobs;
+//! * `/`: health (NameNode, DataNodes, MySQL, queue, export, store), pictures (blocks per
+//!   DataNode, the last exports' time and rows, CalcAvgLoan's answer time by source), the
+//!   running export's progress, the county files map and the recent jobs;
 //! * `/jobs?kind=&state=&county=&since=&limit=`: the job history, filtered as `lender jobs`
 //!   filters it;
 //! * `/jobs/{id}`: one job (an id prefix is enough) with every attempt.
@@ -77,6 +78,7 @@ async fn overview(State(views): State<Arc<Views>>) -> Response {
             .as_deref()
             .map(Vec::as_slice)
             .map_err(String::as_str),
+        &views.latency(),
     );
     page(StatusCode::OK, body)
 }

@@ -87,6 +87,7 @@ fn every_page_escapes_hostile_strings() {
             current: false,
             kept: false,
             hosts: vec![HOSTILE.into()],
+            blocks: BTreeMap::from([(HOSTILE.to_owned(), 1)]),
             state: PartitionState::Stale,
             written_ms: 0,
             job_id: Some(HOSTILE.into()),
@@ -96,6 +97,7 @@ fn every_page_escapes_hostile_strings() {
             state: NodeState::Live,
             county_files_at_risk: 0,
         }],
+        big_file_blocks: BTreeMap::from([(HOSTILE.to_owned(), 3)]),
     };
     let history = [job.clone()];
     let form = html::jobs::FilterForm {
@@ -108,11 +110,11 @@ fn every_page_escapes_hostile_strings() {
         ("jobs", html::jobs::jobs(&form, &[&job], 1)),
         (
             "overview",
-            html::overview::overview(&health, Ok(&partitions), Ok(&history)),
+            html::overview::overview(&health, Ok(&partitions), Ok(&history), &[]),
         ),
         (
             "overview with errors",
-            html::overview::overview(&health, Err(HOSTILE), Err(HOSTILE)),
+            html::overview::overview(&health, Err(HOSTILE), Err(HOSTILE), &[]),
         ),
         ("bad filter", html::jobs::bad_filter(HOSTILE)),
     ];
@@ -315,4 +317,172 @@ async fn only_get_is_answered() {
         "{head}"
     );
     assert_eq!(request(addr, "GET", "/no/such/page").await.0, 404);
+}
+
+/// A DataNode's name as the local cluster's NameNode reports it.
+fn dn(n: usize) -> String {
+    format!("127.0.0.{}:98{n}6", n + 1)
+}
+
+/// A cluster after a few exports and calls: 3 DataNodes, 16 blocks of the big file twice,
+/// 72 one-block county files, 6 exports, answers from every source.
+fn sample_overview() -> String {
+    let ok = |detail: &str| Check {
+        ok: true,
+        detail: detail.into(),
+    };
+    let hosts: Vec<String> = (1..=3).map(dn).collect();
+    let health = HealthReport {
+        namenode: ok("3 live DataNodes"),
+        datanodes: hosts
+            .iter()
+            .map(|h| (h.clone(), "live".to_owned()))
+            .collect(),
+        mysql: ok("MariaDB 11.8, 447,367 loans"),
+        queued_jobs: 0,
+        running_jobs: 0,
+        export: None,
+        store_path: ".local/server/lender.redb".into(),
+        store_bytes: 5 << 20,
+    };
+    let partitions = PartitionsReport {
+        export_generation: Some(6),
+        partitions: (0..72)
+            .map(|i| PartitionView {
+                county: 55001 + 2 * i,
+                path: format!("/partitions/{}.parquet", 55001 + 2 * i),
+                rows: 2000 + 97 * i as u64,
+                bytes: 90_000,
+                generation: 6,
+                current: true,
+                hosts: vec![hosts[i as usize % 3].clone()],
+                blocks: BTreeMap::from([(hosts[(i as usize * 7 / 5) % 3].clone(), 1)]),
+                state: PartitionState::Healthy,
+                written_ms: 1_795_000_000_000,
+                job_id: None,
+            })
+            .collect(),
+        datanodes: hosts
+            .iter()
+            .map(|h| DataNodeView {
+                host: h.clone(),
+                state: NodeState::Live,
+                county_files_at_risk: 24,
+            })
+            .collect(),
+        big_file_blocks: hosts.iter().cloned().zip([11, 10, 11]).collect(),
+    };
+    let history: Vec<JobRecord> = (0..6u64)
+        .rev()
+        .map(|i| {
+            let start = 1_795_000_000_000 + i * 600_000;
+            JobRecord {
+                id: format!("0199a000-0000-7000-8000-00000000000{i}"),
+                kind: JobKind::Export,
+                args: "mysql loans+loan_types -> /hdma-wi-2021.parquet".into(),
+                submitted_ms: start,
+                state: JobState::Succeeded,
+                attempts: vec![AttemptRecord {
+                    number: 1,
+                    started_ms: start,
+                    ended_ms: Some(start + [5200, 4100, 3900, 4400, 3800, 3700][i as usize]),
+                    outcome: AttemptOutcome::Succeeded,
+                    error: None,
+                    rows: Some(426_716 + 1000 * i),
+                    bytes: Some(15_971_576),
+                }],
+                summary: Some("426,716 rows".into()),
+                progress: None,
+            }
+        })
+        .collect();
+    let times = |label, total, ms: &[f64]| crate::telemetry::Times {
+        label,
+        total,
+        seconds: ms.iter().map(|ms| ms / 1000.0).collect(),
+    };
+    let latency = crate::views::latency::by_source(&[
+        times("create", 72, &[310.0, 350.0, 420.0, 380.0, 640.0]),
+        times("reuse", 180, &[3.1, 4.2, 3.8, 9.0, 4.0]),
+        times("recreate", 3, &[520.0, 610.0, 830.0]),
+    ]);
+    html::overview::overview(&health, Ok(&partitions), Ok(&history), &latency)
+}
+
+/// The `<svg id=...>...</svg>` of a page ('' when there is none).
+fn svg_of<'a>(page: &'a str, id: &str) -> &'a str {
+    let start = page
+        .find(&format!("<svg id=\"{id}\""))
+        .unwrap_or(page.len());
+    let end = page[start..].find("</svg>").map_or(start, |e| start + e);
+    &page[start..end]
+}
+
+#[test]
+fn the_overview_draws_blocks_exports_and_answer_times() {
+    let page = sample_overview();
+    // Set, the page goes to this file: open it in a browser (docs/board.png is made so).
+    if let Ok(path) = std::env::var("LENDER_BOARD_SAMPLE_HTML") {
+        std::fs::write(&path, &page).unwrap();
+    }
+    let bars = |id| svg_of(&page, id).matches("<rect class=\"bar\"").count();
+    // two series per DataNode; one bar per export; median and p95 per source
+    assert_eq!(bars("chart-blocks"), 6, "{page}");
+    assert_eq!(bars("chart-export-seconds"), 6);
+    assert_eq!(bars("chart-export-rows"), 6);
+    assert_eq!(bars("chart-latency"), 6);
+    let blocks = svg_of(&page, "chart-blocks");
+    assert!(
+        blocks.contains(&format!(
+            "data-series=\"big file\" data-key=\"{}\" data-value=\"10\"",
+            dn(2)
+        )),
+        "{blocks}"
+    );
+    assert!(
+        blocks
+            .contains("data-series=\"county files\" data-key=\"127.0.0.2:9816\" data-value=\"24\""),
+        "{blocks}"
+    );
+    // the oldest export on the left
+    let seconds = svg_of(&page, "chart-export-seconds");
+    let first = seconds.split("<rect class=\"bar\"").nth(1).unwrap_or("");
+    assert!(
+        first.contains("data-key=\"0199a000-0000-7000-8000-000000000000\" data-value=\"5.2\""),
+        "{seconds}"
+    );
+}
+
+#[test]
+fn an_empty_server_draws_empty_charts_that_say_why() {
+    let health = HealthReport {
+        namenode: Check {
+            ok: false,
+            detail: "down".into(),
+        },
+        datanodes: BTreeMap::new(),
+        mysql: Check {
+            ok: false,
+            detail: "down".into(),
+        },
+        queued_jobs: 0,
+        running_jobs: 0,
+        export: None,
+        store_path: "x".into(),
+        store_bytes: 0,
+    };
+    let latency = crate::views::latency::by_source(&[]);
+    let page = html::overview::overview(&health, Err("no NameNode"), Ok(&[]), &latency);
+    for (id, says) in [
+        ("chart-blocks", "block locations unavailable: no NameNode"),
+        ("chart-export-seconds", "no export has succeeded yet"),
+        (
+            "chart-latency",
+            "no CalcAvgLoan answered since the server started",
+        ),
+    ] {
+        let svg = svg_of(&page, id);
+        assert!(svg.contains(says), "{id}: {svg}");
+        assert!(!svg.contains("<rect class=\"bar\""), "{id}: {svg}");
+    }
 }

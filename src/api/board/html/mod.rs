@@ -3,12 +3,15 @@
 //! [`path_segment`]: county paths, job arguments, errors and host names may carry what a
 //! client sent.
 //!
-//! The pages live in [`jobs`] and [`overview`]; this file holds what they share (escaping,
+//! The pages live in [`jobs`] and [`overview`] (its charts in `pictures`, drawn by `svg`);
+//! this file holds what they share (escaping,
 //! the page frame, the error box), and the board calls the pages in their modules, so the
 //! pages import this file and this file imports no page.
 
 pub mod jobs;
 pub mod overview;
+mod pictures;
+mod svg;
 
 use std::fmt::{Debug, Write};
 
@@ -30,7 +33,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}.id,code{font:12px ui-
 .ok,.healthy,.live,.succeeded{color:#17702e;font-weight:600}.running,.queued{color:#1456a8;font-weight:600}\
 .DOWN,.lost,.dead,.failed,.interrupted{color:#b3261e;font-weight:600}.stale,.silent,.suspect{color:#9a6200;font-weight:600}\
 .error{background:#fdecea;border:1px solid #f3b8b2;padding:6px 10px;white-space:pre-wrap}\
-progress{width:420px;height:14px}form{margin:6px 0}form label{margin-right:10px}input{width:90px}";
+progress{width:420px;height:14px}\
+.charts{display:flex;flex-wrap:wrap;gap:10px}figure.chart{margin:0;background:#fff;border:1px solid #dde;padding:6px 8px}\
+figcaption{font-weight:600;font-size:13px}details{font-size:12px;color:#445}form{margin:6px 0}form label{margin-right:10px}input{width:90px}";
 
 /// `text` made safe in HTML text and in a quoted attribute value: markup characters and
 /// quotes become entities, newlines character references (a hostile value cannot end an

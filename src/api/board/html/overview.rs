@@ -1,11 +1,14 @@
-//! The overview page: health, the running export, the county files and the recent jobs.
+//! The overview page: health, the pictures, the running export, the county files and the
+//! recent jobs.
 
 use std::fmt::Write;
 
 use super::{
     error_box, esc,
     jobs::{job_link, jobs_table},
-    page, word,
+    page,
+    pictures::pictures,
+    word,
 };
 use crate::{
     jobs::HealthReport,
@@ -13,6 +16,7 @@ use crate::{
     views::{
         PartitionState, PartitionsReport, describe_progress, format_time,
         health::{export_summary, queue_summary, store_summary},
+        latency::SourceLatency,
         thousands,
     },
 };
@@ -20,14 +24,18 @@ use crate::{
 /// How many jobs the overview lists.
 const RECENT_JOBS: usize = 10;
 
-/// `/`: health, the running export, the county files map and the recent jobs.
+/// `/`: health, the pictures, the running export, the county files map and the recent
+/// jobs.
 pub fn overview(
     health: &HealthReport,
     partitions: Result<&PartitionsReport, &str>,
     history: Result<&[JobRecord], &str>,
+    latency: &[SourceLatency],
 ) -> String {
     let mut out = String::new();
     out.push_str(&health_section(health, partitions.ok()));
+    out.push_str("<h2>At a glance</h2>\n");
+    out.push_str(&pictures(partitions, history, latency));
     out.push_str("<h2>Running export</h2>\n");
     match history {
         Ok(jobs) => out.push_str(&export_progress(jobs, health)),
