@@ -355,6 +355,7 @@ fn sample_overview() -> String {
                 bytes: 90_000,
                 generation: 6,
                 current: true,
+                kept: i % 4 != 0,
                 hosts: vec![hosts[i as usize % 3].clone()],
                 blocks: BTreeMap::from([(hosts[(i as usize * 7 / 5) % 3].clone(), 1)]),
                 state: PartitionState::Healthy,

@@ -148,10 +148,10 @@ fn county_files(report: &PartitionsReport) -> String {
          <th>job</th></tr>\n",
     );
     for p in &report.partitions {
-        let generation = if p.current {
-            p.generation.to_string()
-        } else {
-            format!("{} (not current)", p.generation)
+        let generation = match (p.current, p.kept) {
+            (true, true) => format!("{} (kept: rows unchanged)", p.generation),
+            (true, false) => p.generation.to_string(),
+            (false, _) => format!("{} (not current)", p.generation),
         };
         let hosts = if p.hosts.is_empty() {
             "-".to_owned()
@@ -176,7 +176,10 @@ fn county_files(report: &PartitionsReport) -> String {
     }
     out.push_str("</table>\n");
     if report.count(PartitionState::Stale) > 0 {
-        out.push_str("<p>not current: cut from an older export; the next call rebuilds it</p>\n");
+        out.push_str(
+            "<p>not current: cut from an older export whose rows for the county changed (or \
+             that recorded no fingerprint); the next call rebuilds it</p>\n",
+        );
     }
     out
 }
