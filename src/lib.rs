@@ -16,7 +16,7 @@
 //! * [`mysql`] and [`hdfs`] are the only places that talk to MySQL and HDFS ([`hdfs`]: the
 //!   hdfs-native client, atomic publication, WebHDFS REST, the NameNode's JMX view, TCP
 //!   probes of DataNodes); [`parquet`] writes Parquet on several threads and reads it from
-//!   HDFS; [`spool`] is the local file between the encoder and an upload;
+//!   HDFS, and holds the jobs' Parquet formats (county files, spill segments); [`spool`] is the local file between the encoder and an upload;
 //! * [`loans`] knows the data's two interesting columns; [`config`] reads the settings;
 //!   [`error`] is the crate's error type; [`telemetry`] the metrics; [`sync`] the one way
 //!   we take a std mutex;

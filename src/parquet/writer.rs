@@ -188,7 +188,7 @@ fn leaf_count(field: &arrow::datatypes::Field) -> Result<usize> {
 
 /// Our own errors raised inside a Parquet sink (async, or a `Write` passing them inside an
 /// I/O error) come back as they were; others get `context`.
-pub(crate) fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
+pub(super) fn unwrap_external(e: ParquetError, context: impl FnOnce() -> String) -> Error {
     let inner = match e {
         ParquetError::External(inner) => inner,
         other => return Error::parquet(context(), other),

@@ -1,29 +1,21 @@
 //! The big file as partition jobs read it: its footer once per export generation, one
 //! reader shared by every job (it remembers DataNodes that failed it), and the read of one
-//! county's rows, fetching only the row groups whose statistics admit the county.
+//! county's rows through them ([`crate::parquet::read_county_rows`] fetches only the row
+//! groups whose statistics admit the county).
 
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use arrow::{datatypes::SchemaRef, error::ArrowError, record_batch::RecordBatch};
-use futures::TryStreamExt;
-use parquet::{
-    arrow::{
-        ParquetRecordBatchStreamBuilder, ProjectionMask,
-        arrow_reader::{ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter},
-        async_reader::ParquetRecordBatchStream,
-    },
-    file::metadata::ParquetMetaData,
-};
+use arrow::datatypes::SchemaRef;
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::{
     config::EXPORT_PATH,
     error::{Error, Result},
-    hdfs::{Hdfs, bounded},
-    loans::{COUNTY_COLUMN, county_mask, row_groups_for_county},
-    parquet::{ParquetFile, open_parquet},
+    hdfs::Hdfs,
+    parquet::{CountyRows, arrow_metadata, open_parquet, read_county_rows},
     store::{ExportRecord, Store},
 };
 
@@ -108,10 +100,7 @@ impl BigFileCache {
                 e
             }
         })?;
-        let reader_metadata =
-            ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::default())
-                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let schema = reader_metadata.schema().clone();
+        let schema = arrow_metadata(&metadata, EXPORT_PATH)?.schema().clone();
         let big = BigFile {
             generation,
             opened: Instant::now(),
@@ -138,67 +127,20 @@ impl BigFile {
         self.reader.file_length() as u64
     }
 
-    /// The county's rows, all columns, as a stream of batches: only row groups whose
-    /// statistics admit the county are fetched (their column chunks in parallel), and rows
-    /// are filtered on county_code before the other columns are decoded.
+    /// The county's rows, all columns, as a stream of batches (see
+    /// [`crate::parquet::read_county_rows`]).
     pub(super) fn read_county(
         &self,
         county: i32,
         datanode_timeout: Duration,
     ) -> Result<CountyRows> {
-        let groups = row_groups_for_county(&self.metadata, &self.schema, county)?;
-        if groups.is_empty() {
-            return Err(Error::NotFound(format!("no loans in {EXPORT_PATH}")));
-        }
-        let file =
-            ParquetFile::new(self.reader.clone(), EXPORT_PATH).with_metadata(self.metadata.clone());
-        let reader_metadata =
-            ArrowReaderMetadata::try_new(self.metadata.clone(), ArrowReaderOptions::default())
-                .map_err(|e| Error::parquet(format!("schema of {EXPORT_PATH}"), e))?;
-        let county_only = ProjectionMask::columns(
-            self.metadata.file_metadata().schema_descr(),
-            [COUNTY_COLUMN],
-        );
-        let predicate = ArrowPredicateFn::new(county_only, move |batch: RecordBatch| {
-            county_mask(batch.column(0), county)
-                .map_err(|e| ArrowError::ComputeError(e.to_string()))
-        });
-        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(file, reader_metadata)
-            .with_row_groups(groups)
-            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
-            .with_batch_size(16 * 1024)
-            .build()
-            .map_err(|e| {
-                Error::parquet(format!("reading county {county} from {EXPORT_PATH}"), e)
-            })?;
-        Ok(CountyRows {
-            stream,
+        read_county_rows(
+            self.reader.clone(),
+            &self.metadata,
+            &self.schema,
+            EXPORT_PATH,
             county,
-            stall: datanode_timeout * 4 + Duration::from_secs(10),
-        })
-    }
-}
-
-/// One county's rows from the big file, a batch at a time.
-pub(super) struct CountyRows {
-    stream: ParquetRecordBatchStream<ParquetFile>,
-    county: i32,
-    /// Longest one batch may take: a read that hdfs-native retries on another replica after
-    /// a dead DataNode (a few socket timeouts) fits; a stall does not. A bound per read, not
-    /// per county: a large county takes as long as its rows need.
-    stall: Duration,
-}
-
-impl CountyRows {
-    /// The next batch, `None` at the end.
-    pub(super) async fn next(&mut self) -> Result<Option<RecordBatch>> {
-        let what = || format!("reading county {} from {EXPORT_PATH}", self.county);
-        bounded(what(), self.stall, async {
-            self.stream
-                .try_next()
-                .await
-                .map_err(|e| Error::parquet(what(), e))
-        })
-        .await
+            datanode_timeout,
+        )
     }
 }

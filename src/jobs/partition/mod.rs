@@ -1,8 +1,9 @@
 //! CalcAvgLoan's work, one concern per file: `decide` chooses between reusing the county's
 //! file and a partition job, `answer` performs that choice's I/O; this module is the job,
 //! which cuts the county's rows out of the big file (`big_file`), writes
-//! `/partitions/<county>.parquet` (`county_file`) and answers from those rows (`create`, or
-//! `recreate` when the previous file was lost with a DataNode).
+//! `/partitions/<county>.parquet` (encoded by `crate::parquet::CountyEncoder`, sent by
+//! `county_file`) and answers from those rows (`create`, or `recreate` when the previous
+//! file was lost with a DataNode).
 
 mod amounts;
 mod answer;
@@ -19,7 +20,7 @@ pub(super) use answer::Answer;
 use answer::ReuseReads;
 pub(super) use big_file::BigFileCache;
 use big_file::{BigFile, current_generation};
-use county_file::{CountyEncoder, EncodedCounty, write_county};
+use county_file::write_county;
 
 use super::{
     ExportSwap, Jobs, PartitionArgs,
@@ -36,6 +37,7 @@ use crate::{
     config::{EXPORT_PATH, partition_path},
     error::{Error, Result},
     loans::{AMOUNT_COLUMN, LoanSum},
+    parquet::{CountyEncoder, EncodedCounty},
     store::{JobKind, PartitionRecord, history::AttemptReport, now_ms},
 };
 

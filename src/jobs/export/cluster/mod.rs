@@ -25,8 +25,11 @@ use arrow::{
     row::{OwnedRow, RowConverter, SortField},
 };
 
-use super::spill::{SpillFile, SpillPlace};
-use crate::error::{Error, Result};
+use super::spill::SpillPlace;
+use crate::{
+    error::{Error, Result},
+    parquet::SpillFile,
+};
 
 /// How the export's row groups are cut.
 #[derive(Debug, Clone, Copy)]
@@ -218,11 +221,9 @@ impl CountyClusterer {
             Some(file) => file,
             None => {
                 self.spill_files += 1;
-                pending.spilled.insert(SpillFile::create(
-                    &self.spill_place,
-                    self.spill_files,
-                    &self.schema,
-                )?)
+                pending
+                    .spilled
+                    .insert(self.spill_place.create(self.spill_files, &self.schema)?)
             }
         };
         file.append(&batch)?;
