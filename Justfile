@@ -221,6 +221,12 @@ bench-soak profile="course" flavour="mariadb" minutes="4": (dev-up profile flavo
     LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
     LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/soak.py --minutes {{minutes}}
 
+# The first answers after an export that changed every county: 16 clients ask all 72 counties at once, each a create; answers checked against SQL (bench/results/first_answers.json)
+bench-first-answers profile="course" flavour="mariadb": (dev-up profile flavour)
+    bash dev/serve.sh stop
+    LENDER_MYSQL_FLAVOUR={{flavour}} bash dev/serve.sh start
+    LENDER_MYSQL_FLAVOUR={{flavour}} PYTHONPATH={{pythonpath}} python3 bench/first_answers.py
+
 # Smoke variant of the benchmark: one repetition, two counties, no kills/restarts/10x (results in bench/results/)
 bench-quick:
     python3 -c "import pandas, matplotlib, hdfs_native, pymysql, sqlalchemy, connectorx" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -4,7 +4,7 @@ clients ask every county at once; each county's first answer is a create. Prints
 first answer, p50/p99, and the sources; every answer is checked against the SQL oracle. Goal
 (issue 35): every county answered within 2 s.
 
-    PYTHONPATH=.local/py:pylib python3 bench/first_answers.py [--rounds 2] [--clients 16]
+    just bench-first-answers [profile] [flavour]   (or: PYTHONPATH=.local/py:pylib python3 bench/first_answers.py)
 
 Against whatever is running now (`just dev-up ...` and `just dev-serve`); the figures merge into
 bench/results/first_answers.json keyed by set-up and LENDER_PARTITION_WORKERS.
