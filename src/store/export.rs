@@ -12,7 +12,11 @@
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{META, Store, StoreResult, from_json, now_ms, partitions, to_json};
+use super::{
+    META, Store, StoreResult, from_json, now_ms,
+    partitions::{self, Renewal},
+    to_json,
+};
 use crate::{
     error::Result,
     fingerprint::{CountyFingerprints, Fingerprint},
@@ -39,36 +43,6 @@ pub struct ExportRecord {
     /// it finished.
     #[serde(default)]
     pub renewal: Option<Renewal>,
-}
-
-/// The county files a finished export kept (their county's rows are unchanged: they answer
-/// for the new generation) and those it left stale (cut again on their next call).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Renewal {
-    pub kept: Vec<i32>,
-    pub stale: Vec<i32>,
-}
-
-impl Renewal {
-    /// `county files: 70 kept, 2 stale (55001, 55003)`
-    pub fn summary(&self) -> String {
-        const NAMED: usize = 8;
-        let mut text = format!(
-            "county files: {} kept, {} stale",
-            self.kept.len(),
-            self.stale.len()
-        );
-        if !self.stale.is_empty() {
-            let named: Vec<String> = self.stale.iter().take(NAMED).map(i32::to_string).collect();
-            let more = if self.stale.len() > NAMED {
-                ", ..."
-            } else {
-                ""
-            };
-            text += &format!(" ({}{more})", named.join(", "));
-        }
-        text
-    }
 }
 
 /// The fingerprints of one generation, as stored.

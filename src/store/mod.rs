@@ -24,9 +24,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{Error, Result, StoreError};
 
-pub use export::{ExportRecord, Exports, Renewal};
+pub use export::{ExportRecord, Exports};
 pub use history::{HISTORY_SCAN, History, JobKind, JobRecord, JobState};
-pub use partitions::{PartitionRecord, Partitions};
+pub use partitions::{PartitionRecord, Partitions, Renewal};
 
 const JOBS: TableDefinition<&str, &str> = TableDefinition::new("lender:jobs");
 const PARTITIONS: TableDefinition<i32, &str> = TableDefinition::new("lender:partitions");

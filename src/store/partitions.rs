@@ -6,7 +6,7 @@
 use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
-use super::{PARTITIONS, Store, StoreResult, export::Renewal, from_json, to_json};
+use super::{PARTITIONS, Store, StoreResult, from_json, to_json};
 use crate::{
     error::Result,
     fingerprint::{CountyFingerprints, Fingerprint},
@@ -96,6 +96,36 @@ impl Partitions<'_> {
                 Ok(())
             })
             .await
+    }
+}
+
+/// The county files a finished export kept (their county's rows are unchanged: they answer
+/// for the new generation) and those it left stale (cut again on their next call).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Renewal {
+    pub kept: Vec<i32>,
+    pub stale: Vec<i32>,
+}
+
+impl Renewal {
+    /// `county files: 70 kept, 2 stale (55001, 55003)`
+    pub fn summary(&self) -> String {
+        const NAMED: usize = 8;
+        let mut text = format!(
+            "county files: {} kept, {} stale",
+            self.kept.len(),
+            self.stale.len()
+        );
+        if !self.stale.is_empty() {
+            let named: Vec<String> = self.stale.iter().take(NAMED).map(i32::to_string).collect();
+            let more = if self.stale.len() > NAMED {
+                ", ..."
+            } else {
+                ""
+            };
+            text += &format!(" ({}{more})", named.join(", "));
+        }
+        text
     }
 }
 
