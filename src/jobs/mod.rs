@@ -188,9 +188,9 @@ impl Jobs {
             Answer::Now(answer) => answer,
             Answer::ByJob(job) => self.submit(job).await?,
         };
-        let source = answer.source.as_str();
-        crate::telemetry::avg_loan_answered(source, started.elapsed());
-        self.answer_times.record(source, started.elapsed());
+        let (source, took) = (answer.source.as_str(), started.elapsed());
+        crate::telemetry::avg_loan_answered(source, took);
+        self.answer_times.record(source, took);
         Ok(answer)
     }
 
